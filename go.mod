@@ -1,0 +1,3 @@
+module github.com/ssekit/ssekit
+
+go 1.26
