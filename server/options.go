@@ -1,0 +1,214 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ssekit/ssekit/shared/schema"
+)
+
+// Defaults of [New].
+const (
+	DefaultRetry             = 2 * time.Second
+	DefaultHeartbeat         = 15 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultMaxTopics         = 16
+	DefaultMaxConnections    = 10_000
+	DefaultMaxPerIP          = 256
+	DefaultMaxLastEventIDLen = 128
+	DefaultRetryAfter        = 5 * time.Second
+	// MaxTopicLen is the longest topic name the default topic rules accept.
+	MaxTopicLen = 128
+)
+
+// Option configures [New]. Options that get an invalid value panic when New
+// is called, naming the option.
+type Option func(*config)
+
+type config struct {
+	topics       TopicFunc
+	allowed      map[string]bool
+	maxTopics    int
+	retry        time.Duration
+	heartbeat    time.Duration
+	writeTimeout time.Duration
+	limits       QueueLimits
+	maxConns     int
+	maxPerIP     int
+	maxIDLen     int
+	retryAfter   time.Duration
+	authorize    AuthorizeFunc
+	registry     *schema.Registry
+	logger       *slog.Logger
+	errs         []string
+}
+
+func (c *config) invalid(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+
+// TopicFunc returns the topics a request subscribes to. An error becomes a
+// 400 response with the error's text as the reason.
+type TopicFunc func(r *http.Request) ([]string, error)
+
+// AuthorizeFunc decides whether a request may subscribe to topics. An error
+// that wraps [ErrUnauthenticated] becomes 401, any other error 403, with the
+// error's text as the reason.
+type AuthorizeFunc func(r *http.Request, topics []string) error
+
+// WithTopics replaces the default topic rule (the repeated "topic" query
+// parameter). The function's topics are still checked against
+// [WithAllowedTopics] and [WithMaxTopics].
+func WithTopics(f TopicFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.invalid("WithTopics: nil function")
+		}
+		c.topics = f
+	}
+}
+
+// WithAllowedTopics restricts subscriptions to the named topics; a request
+// for any other gets 400.
+func WithAllowedTopics(topics ...string) Option {
+	return func(c *config) {
+		if len(topics) == 0 {
+			c.invalid("WithAllowedTopics: no topics")
+		}
+		c.allowed = make(map[string]bool, len(topics))
+		for _, t := range topics {
+			c.allowed[t] = true
+		}
+	}
+}
+
+// WithMaxTopics caps the topics of one connection (default
+// [DefaultMaxTopics]).
+func WithMaxTopics(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.invalid("WithMaxTopics(%d): must be at least 1", n)
+		}
+		c.maxTopics = n
+	}
+}
+
+// WithRetry sets the reconnection time sent to clients at the start of
+// every stream (default [DefaultRetry]).
+func WithRetry(d time.Duration) Option {
+	return func(c *config) {
+		if d < time.Millisecond {
+			c.invalid("WithRetry(%v): must be at least 1ms", d)
+		}
+		c.retry = d
+	}
+}
+
+// WithHeartbeat sets how long a stream may stay silent before the server
+// writes a comment to keep proxies from closing it and to notice dead
+// peers (default [DefaultHeartbeat]).
+func WithHeartbeat(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.invalid("WithHeartbeat(%v): must be positive", d)
+		}
+		c.heartbeat = d
+	}
+}
+
+// WithWriteTimeout bounds each write to a client (default
+// [DefaultWriteTimeout]). A client that does not read for that long is
+// disconnected. It replaces http.Server's WriteTimeout for streams, which
+// would otherwise cut every stream after that long.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.invalid("WithWriteTimeout(%v): must be positive", d)
+		}
+		c.writeTimeout = d
+	}
+}
+
+// WithQueueLimits bounds what may wait for one connection's writer (zero
+// fields keep the defaults [DefaultQueueFrames] and [DefaultQueueBytes]). A
+// connection that falls further behind is closed; its client resumes from
+// its Last-Event-ID.
+func WithQueueLimits(l QueueLimits) Option {
+	return func(c *config) {
+		if l.Frames < 0 || l.Bytes < 0 {
+			c.invalid("WithQueueLimits(%+v): negative limit", l)
+		}
+		c.limits = l
+	}
+}
+
+// WithMaxConnections caps open streams in total and from one client IP
+// (defaults [DefaultMaxConnections] and [DefaultMaxPerIP]); 0 means no cap.
+// Past the total a request gets 503, past the per-IP cap 429, both with
+// Retry-After. The client IP is the host of Request.RemoteAddr: behind a
+// proxy, use a middleware such as chi's middleware.RealIP.
+func WithMaxConnections(total, perIP int) Option {
+	return func(c *config) {
+		if total < 0 || perIP < 0 {
+			c.invalid("WithMaxConnections(%d, %d): negative cap", total, perIP)
+		}
+		c.maxConns, c.maxPerIP = total, perIP
+	}
+}
+
+// WithMaxLastEventIDLength caps the Last-Event-ID header the server reads
+// (default [DefaultMaxLastEventIDLen]); a longer one gets a reset.
+func WithMaxLastEventIDLength(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.invalid("WithMaxLastEventIDLength(%d): must be at least 1", n)
+		}
+		c.maxIDLen = n
+	}
+}
+
+// WithRetryAfter sets the Retry-After of 503 and 429 responses (default
+// [DefaultRetryAfter], rounded up to whole seconds).
+func WithRetryAfter(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.invalid("WithRetryAfter(%v): must be positive", d)
+		}
+		c.retryAfter = d
+	}
+}
+
+// WithAuthorize installs a hook that decides, per request, whether it may
+// subscribe to its topics.
+func WithAuthorize(f AuthorizeFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.invalid("WithAuthorize: nil function")
+		}
+		c.authorize = f
+	}
+}
+
+// WithRegistry sets the event registry whose fingerprint the hello event
+// carries, so that clients built from other event definitions notice.
+func WithRegistry(r *schema.Registry) Option {
+	return func(c *config) {
+		if r == nil {
+			c.invalid("WithRegistry: nil registry")
+		}
+		c.registry = r
+	}
+}
+
+// WithLogger sets the logger: connection lifecycle at debug level, failures
+// at warn (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			c.invalid("WithLogger: nil logger")
+		}
+		c.logger = l
+	}
+}

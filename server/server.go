@@ -1,0 +1,366 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ssekit/ssekit/shared/schema"
+)
+
+// ErrUnauthenticated, wrapped in an [AuthorizeFunc]'s error, makes the
+// response 401 instead of 403.
+var ErrUnauthenticated = errors.New("server: unauthenticated")
+
+// Server is the Server-Sent Events endpoint: an [http.Handler] that streams
+// a [Broker]'s topics to each request. Mount it anywhere, in chi or in
+// net/http; it answers GET only.
+type Server struct {
+	broker Broker
+	cfg    config
+	hello  []byte // retry and hello, the same bytes for every connection
+	hbeat  []byte // heartbeat comment
+
+	mu       sync.Mutex
+	perIP    map[string]int
+	conns    int
+	closing  bool
+	done     chan struct{} // closed by Shutdown
+	active   sync.WaitGroup
+	counters counters
+}
+
+type counters struct {
+	connections, delivered, bytes, replayed, resets, evicted, rejected atomic.Uint64
+}
+
+// New returns a Server streaming from broker. It panics, naming the option,
+// when an option is invalid.
+func New(broker Broker, opts ...Option) *Server {
+	if broker == nil {
+		panic("server: New: nil broker")
+	}
+	cfg := config{
+		topics:       QueryTopics,
+		maxTopics:    DefaultMaxTopics,
+		retry:        DefaultRetry,
+		heartbeat:    DefaultHeartbeat,
+		writeTimeout: DefaultWriteTimeout,
+		maxConns:     DefaultMaxConnections,
+		maxPerIP:     DefaultMaxPerIP,
+		maxIDLen:     DefaultMaxLastEventIDLen,
+		retryAfter:   DefaultRetryAfter,
+		logger:       slog.Default(),
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if len(cfg.errs) > 0 {
+		panic("server: New: " + strings.Join(cfg.errs, "; "))
+	}
+	return &Server{
+		broker: broker,
+		cfg:    cfg,
+		hello:  helloFrame(cfg.retry, cfg.registry),
+		hbeat:  []byte(":\n\n"),
+		perIP:  make(map[string]int),
+		done:   make(chan struct{}),
+	}
+}
+
+// QueryTopics is the default [TopicFunc]: the values of the repeated "topic"
+// query parameter, each checked by [ValidTopic].
+func QueryTopics(r *http.Request) ([]string, error) {
+	topics := r.URL.Query()["topic"]
+	for _, t := range topics {
+		if err := ValidTopic(t); err != nil {
+			return nil, err
+		}
+	}
+	return topics, nil
+}
+
+// ValidTopic reports whether name is a well-formed topic: 1 to [MaxTopicLen]
+// bytes of UTF-8 with no space or control characters.
+func ValidTopic(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty topic name")
+	case len(name) > MaxTopicLen:
+		return fmt.Errorf("topic name longer than %d bytes", MaxTopicLen)
+	case !utf8.ValidString(name):
+		return errors.New("topic name is not valid UTF-8")
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Errorf("topic name %q contains a space or control character", name)
+	}
+	return nil
+}
+
+// ServeHTTP streams the request's topics as text/event-stream: first the
+// reconnection time and the hello event, then, when the request carries a
+// Last-Event-ID, what it missed (or a reset event), then live events, with
+// heartbeat comments while idle. Requests it refuses get a plain-text reason:
+// 405 for a method other than GET, 400 for bad topics, 401/403 from the
+// authorization hook, 429/503 with Retry-After at the connection caps or
+// after Shutdown.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		s.refuse(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use GET")
+		return
+	}
+	topics, err := s.cfg.topics(r)
+	if err == nil {
+		err = s.checkTopics(topics)
+	}
+	if err != nil {
+		s.refuse(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if s.cfg.authorize != nil {
+		if err := s.cfg.authorize(r, topics); err != nil {
+			status := http.StatusForbidden
+			if errors.Is(err, ErrUnauthenticated) {
+				status = http.StatusUnauthorized
+			}
+			s.refuse(w, r, status, err.Error())
+			return
+		}
+	}
+	ip := clientIP(r)
+	if status, reason := s.acquire(ip); status != 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.retryAfter+time.Second-1)/time.Second)))
+		s.refuse(w, r, status, reason)
+		return
+	}
+	defer s.release(ip)
+
+	req := SubscribeRequest{Topics: topics, LastEventID: r.Header.Get("Last-Event-ID"), Limits: s.cfg.limits}
+	if len(req.LastEventID) > s.cfg.maxIDLen {
+		req.LastEventID, req.ResetReason = "", schema.ResetTooLong
+	}
+	sub, err := s.broker.Subscribe(r.Context(), req)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, ErrBrokerClosed) {
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.retryAfter+time.Second-1)/time.Second)))
+		}
+		s.cfg.logger.Warn("ssekit: subscribe failed", "topics", topics, "err", err)
+		s.refuse(w, r, status, "cannot subscribe: "+err.Error())
+		return
+	}
+	defer sub.Close()
+	if reason := sub.Reset(); reason != "" {
+		s.counters.resets.Add(1)
+		s.cfg.logger.Debug("ssekit: reset", "remote", r.RemoteAddr, "last_event_id", req.LastEventID, "reason", reason)
+	}
+	s.counters.replayed.Add(uint64(sub.Replayed()))
+	s.counters.connections.Add(1)
+	s.cfg.logger.Debug("ssekit: stream open", "remote", r.RemoteAddr, "topics", topics, "replayed", sub.Replayed())
+	err = s.stream(w, r, sub)
+	s.cfg.logger.Debug("ssekit: stream closed", "remote", r.RemoteAddr, "reason", err)
+}
+
+// stream writes the response until the client goes, the subscription ends
+// or the server shuts down, and returns why it stopped.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription) error {
+	rc := http.NewResponseController(w)
+	// The request has no body to wait for; a server ReadTimeout must not
+	// cancel the stream through the connection's background read.
+	_ = rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	h.Del("Content-Length")
+	w.WriteHeader(http.StatusOK)
+
+	// buf gathers what queued while the last write was in flight, so that
+	// it goes out in one write and one flush.
+	buf := append(make([]byte, 0, 4096), s.hello...)
+	var frames [][]byte
+	timer := time.NewTimer(s.cfg.heartbeat)
+	defer timer.Stop()
+	for {
+		var end error
+		frames, end = sub.Fetch(frames[:0])
+		for _, f := range frames {
+			buf = append(buf, f...)
+		}
+		if len(buf) > 0 {
+			if err := s.write(w, rc, buf); err != nil {
+				s.cfg.logger.Warn("ssekit: write failed", "remote", r.RemoteAddr, "err", err)
+				return err
+			}
+			s.counters.delivered.Add(uint64(len(frames)))
+			clear(frames) // do not pin shared frames while idle
+			if cap(buf) > 64<<10 {
+				buf = nil // do not keep a burst's buffer on an idle connection
+			}
+			buf = buf[:0]
+			timer.Reset(s.cfg.heartbeat)
+		}
+		if end != nil {
+			if errors.Is(end, ErrSlowConsumer) {
+				s.counters.evicted.Add(1)
+				s.cfg.logger.Warn("ssekit: evicted slow client", "remote", r.RemoteAddr)
+			}
+			return end
+		}
+		select {
+		case <-sub.Ready():
+		case <-timer.C:
+			buf = append(buf, s.hbeat...)
+		case <-r.Context().Done():
+			return r.Context().Err()
+		case <-s.done:
+			return errShutdown
+		}
+	}
+}
+
+var errShutdown = errors.New("server: shutting down")
+
+func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
+	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout)) // unsupported by some wrappers: best effort
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	s.counters.bytes.Add(uint64(len(b)))
+	return nil
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	s.counters.rejected.Add(1)
+	if status >= 500 || status == http.StatusTooManyRequests {
+		s.cfg.logger.Warn("ssekit: request refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
+	} else {
+		s.cfg.logger.Debug("ssekit: request refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
+	}
+	http.Error(w, reason, status)
+}
+
+func (s *Server) checkTopics(topics []string) error {
+	if len(topics) == 0 {
+		return errors.New("no topic: name at least one with ?topic=")
+	}
+	if len(topics) > s.cfg.maxTopics {
+		return fmt.Errorf("too many topics: %d, at most %d", len(topics), s.cfg.maxTopics)
+	}
+	for i, t := range topics {
+		if s.cfg.allowed != nil && !s.cfg.allowed[t] {
+			return fmt.Errorf("unknown topic %q", t)
+		}
+		for _, u := range topics[:i] {
+			if u == t {
+				return fmt.Errorf("topic %q named twice", t)
+			}
+		}
+	}
+	return nil
+}
+
+// acquire takes a connection slot for ip, or returns the status and reason
+// to refuse with.
+func (s *Server) acquire(ip string) (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closing:
+		return http.StatusServiceUnavailable, "server shutting down"
+	case s.cfg.maxConns > 0 && s.conns >= s.cfg.maxConns:
+		return http.StatusServiceUnavailable, "too many connections"
+	case s.cfg.maxPerIP > 0 && s.perIP[ip] >= s.cfg.maxPerIP:
+		return http.StatusTooManyRequests, "too many connections from " + ip
+	}
+	s.conns++
+	s.perIP[ip]++
+	s.active.Add(1)
+	return 0, ""
+}
+
+func (s *Server) release(ip string) {
+	s.mu.Lock()
+	s.conns--
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+	s.mu.Unlock()
+	s.active.Done()
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Shutdown ends every open stream cleanly, so that http.Server.Shutdown can
+// finish and clients reconnect (to another instance, with their
+// Last-Event-ID). Requests after it get 503 with Retry-After. It waits for
+// the streams to end or for ctx, and does not close the broker.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.done)
+	}
+	s.mu.Unlock()
+	ended := make(chan struct{})
+	go func() {
+		s.active.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats is a snapshot of a Server's counters.
+type Stats struct {
+	Open        int    // streams open now
+	Connections uint64 // streams opened since start
+	Delivered   uint64 // frames written to clients, replayed ones included
+	Bytes       uint64 // bytes written to clients
+	Replayed    uint64 // frames replayed after a Last-Event-ID
+	Resets      uint64 // reset events sent
+	Evicted     uint64 // streams closed because their client was too slow
+	Rejected    uint64 // requests refused with an error status
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	open := s.conns
+	s.mu.Unlock()
+	c := &s.counters
+	return Stats{
+		Open:        open,
+		Connections: c.connections.Load(),
+		Delivered:   c.delivered.Load(),
+		Bytes:       c.bytes.Load(),
+		Replayed:    c.replayed.Load(),
+		Resets:      c.resets.Load(),
+		Evicted:     c.evicted.Load(),
+		Rejected:    c.rejected.Load(),
+	}
+}
