@@ -29,6 +29,7 @@ type Option func(*config)
 
 type config struct {
 	topics       TopicFunc
+	methods      []string
 	allowed      map[string]bool
 	maxTopics    int
 	retry        time.Duration
@@ -42,6 +43,7 @@ type config struct {
 	authorize    AuthorizeFunc
 	registry     *schema.Registry
 	logger       *slog.Logger
+	onConnect    ConnectFunc
 	errs         []string
 }
 
@@ -210,5 +212,34 @@ func WithLogger(l *slog.Logger) Option {
 			c.invalid("WithLogger: nil logger")
 		}
 		c.logger = l
+	}
+}
+
+// ConnectFunc is called when a stream has started, with its request and
+// topics; events published from it already reach the new stream. The
+// function it returns, if not nil, is called when the stream ends.
+type ConnectFunc func(r *http.Request, topics []string) (onClose func())
+
+// WithOnConnect installs a hook on the start and end of every stream, for
+// presence lists and the like. It runs on the stream's goroutine: keep it
+// short.
+func WithOnConnect(f ConnectFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.invalid("WithOnConnect: nil function")
+		}
+		c.onConnect = f
+	}
+}
+
+// WithMethods sets the request methods that open a stream (default GET).
+// Allow POST for fetch()-based clients that send a request body, and read
+// the body in a [WithTopics] function. Other methods get 405.
+func WithMethods(methods ...string) Option {
+	return func(c *config) {
+		if len(methods) == 0 {
+			c.invalid("WithMethods: no methods")
+		}
+		c.methods = methods
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,7 @@ var ErrUnauthenticated = errors.New("server: unauthenticated")
 
 // Server is the Server-Sent Events endpoint: an [http.Handler] that streams
 // a [Broker]'s topics to each request. Mount it anywhere, in chi or in
-// net/http; it answers GET only.
+// net/http. It answers GET (see [WithMethods]).
 type Server struct {
 	broker Broker
 	cfg    config
@@ -36,6 +37,7 @@ type Server struct {
 	conns    int
 	closing  bool
 	done     chan struct{} // closed by Shutdown
+	kick     chan struct{} // closed and replaced by DisconnectAll
 	active   sync.WaitGroup
 	counters counters
 }
@@ -52,6 +54,7 @@ func New(broker Broker, opts ...Option) *Server {
 	}
 	cfg := config{
 		topics:       QueryTopics,
+		methods:      []string{http.MethodGet},
 		maxTopics:    DefaultMaxTopics,
 		retry:        DefaultRetry,
 		heartbeat:    DefaultHeartbeat,
@@ -75,6 +78,7 @@ func New(broker Broker, opts ...Option) *Server {
 		hbeat:  []byte(":\n\n"),
 		perIP:  make(map[string]int),
 		done:   make(chan struct{}),
+		kick:   make(chan struct{}),
 	}
 }
 
@@ -114,9 +118,9 @@ func ValidTopic(name string) error {
 // authorization hook, 429/503 with Retry-After at the connection caps or
 // after Shutdown.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		s.refuse(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use GET")
+	if !slices.Contains(s.cfg.methods, r.Method) {
+		w.Header().Set("Allow", strings.Join(s.cfg.methods, ", "))
+		s.refuse(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+strings.Join(s.cfg.methods, " or "))
 		return
 	}
 	topics, err := s.cfg.topics(r)
@@ -168,6 +172,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counters.replayed.Add(uint64(sub.Replayed()))
 	s.counters.connections.Add(1)
 	s.cfg.logger.Debug("ssekit: stream open", "remote", r.RemoteAddr, "topics", topics, "replayed", sub.Replayed())
+	if s.cfg.onConnect != nil {
+		if onClose := s.cfg.onConnect(r, topics); onClose != nil {
+			defer onClose()
+		}
+	}
 	err = s.stream(w, r, sub)
 	s.cfg.logger.Debug("ssekit: stream closed", "remote", r.RemoteAddr, "reason", err)
 }
@@ -189,6 +198,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 	// buf gathers what queued while the last write was in flight, so that
 	// it goes out in one write and one flush.
 	buf := append(make([]byte, 0, 4096), s.hello...)
+	s.mu.Lock()
+	kick := s.kick
+	s.mu.Unlock()
 	var frames [][]byte
 	timer := time.NewTimer(s.cfg.heartbeat)
 	defer timer.Stop()
@@ -226,11 +238,26 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 			return r.Context().Err()
 		case <-s.done:
 			return errShutdown
+		case <-kick:
+			return errDisconnected
 		}
 	}
 }
 
-var errShutdown = errors.New("server: shutting down")
+var (
+	errShutdown     = errors.New("server: shutting down")
+	errDisconnected = errors.New("server: disconnected by DisconnectAll")
+)
+
+// DisconnectAll ends every open stream cleanly and keeps serving: clients
+// reconnect at once with their Last-Event-ID and resume. Use it to move
+// clients off an instance gradually, or in tests of resumption.
+func (s *Server) DisconnectAll() {
+	s.mu.Lock()
+	close(s.kick)
+	s.kick = make(chan struct{})
+	s.mu.Unlock()
+}
 
 func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
 	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout)) // unsupported by some wrappers: best effort
