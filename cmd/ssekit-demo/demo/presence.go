@@ -1,0 +1,87 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/shared/schema"
+	"github.com/ssekit/ssekit/web/events"
+)
+
+// presence tracks who has a stream open and publishes a join or leave event
+// with everyone online whenever that changes.
+type presence struct {
+	broker server.Broker
+	log    *slog.Logger
+	mu     sync.Mutex
+	online map[string]int // user → open streams
+}
+
+func newPresence(b server.Broker, log *slog.Logger) *presence {
+	return &presence{broker: b, log: log, online: make(map[string]int)}
+}
+
+// connect is the server's connect hook: the user is the "user" query
+// parameter, else the "user" cookie, else a guest name.
+func (p *presence) connect(r *http.Request, topics []string) func() {
+	user := userOf(r)
+	p.mu.Lock()
+	p.online[user]++
+	first := p.online[user] == 1
+	list := p.list()
+	p.mu.Unlock()
+	if first {
+		p.publish(events.Join, user, list)
+	}
+	return func() {
+		p.mu.Lock()
+		p.online[user]--
+		last := p.online[user] == 0
+		if last {
+			delete(p.online, user)
+		}
+		list := p.list()
+		p.mu.Unlock()
+		if last {
+			p.publish(events.Leave, user, list)
+		}
+	}
+}
+
+func (p *presence) list() []string {
+	users := make([]string, 0, len(p.online))
+	for u := range p.online {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	return users
+}
+
+func (p *presence) publish(ev schema.Event[events.Presence], user string, online []string) {
+	if _, err := server.Publish(context.Background(), p.broker, events.TopicPresence, ev, events.Presence{User: user, Online: online}); err != nil {
+		p.log.Warn("demo: publish presence", "err", err)
+	}
+}
+
+func userOf(r *http.Request) string {
+	user := strings.TrimSpace(r.URL.Query().Get("user"))
+	if user == "" {
+		if c, err := r.Cookie("user"); err == nil {
+			user = strings.TrimSpace(c.Value)
+		}
+	}
+	if user == "" || !utf8.ValidString(user) || utf8.RuneCountInString(user) > MaxUserLen {
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		user = "guest-" + hex.EncodeToString(b[:])
+	}
+	return user
+}
