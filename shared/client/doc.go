@@ -1,0 +1,29 @@
+// Package client is the part of ssekit's browser client that needs no
+// browser: the rules the wasm package applies, kept free of build tags so
+// that plain go test checks them.
+//
+// The wasm package wraps the browser's EventSource, or reads the stream with
+// fetch(), and leaves every decision to this package:
+//
+//   - [Decide] says what to do with a response: accept it, stop for good
+//     (204), fail, or retry after a wait (SPEC C37);
+//   - [IsEventStream] and [MediaType] compare the Content-Type's MIME
+//     essence as WHATWG MIME Sniffing parses it;
+//   - [Reconnect] and [Backoff] say how long to wait before reconnecting:
+//     the reconnection time after a clean end of the stream, exponential
+//     backoff with jitter after failures in a row, never less than the
+//     server's retry field or Retry-After;
+//   - [Dispatcher] hands opens, errors and events to the application's
+//     handlers in order on one goroutine, decodes typed events ([On]) and
+//     handles the reserved ssekit.hello and ssekit.reset events;
+//   - [ReadyState] is EventSource.readyState.
+//
+// Applications use the wasm package, which re-exports what they need
+// ([Meta], [ReadyState], [Backoff]); this package is for the wasm package
+// and for tests.
+//
+// SPEC refers to the project's digest of the WHATWG HTML "Server-sent
+// events" section and of web-platform-tests, shared/SPEC.md in the
+// project's design notes; §9.2.x are sections of the HTML standard,
+// https://html.spec.whatwg.org/multipage/server-sent-events.html.
+package client
