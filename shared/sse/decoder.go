@@ -26,9 +26,14 @@ type Decoder struct {
 	err  error  // sticky error returned by Next
 
 	start, end int
-	max        int
-	bomDone    bool // the leading byte order mark was looked for
-	skipLF     bool // the last line ended in CR: an LF that follows is part of that line end
+	// lfAt is the index in buf of the first LF at or after start, when it
+	// is at least start; otherwise buf[start:lfNone] is known to hold no
+	// LF. Remembering it keeps a stream of CR line ends from rescanning
+	// the buffer for an LF at every line.
+	lfAt, lfNone int
+	max          int
+	bomDone      bool // the leading byte order mark was looked for
+	skipLF       bool // the last line ended in CR: an LF that follows is part of that line end
 
 	data    []byte // data buffer
 	typ     []byte // event type buffer
@@ -52,7 +57,7 @@ const (
 
 // NewDecoder returns a Decoder that reads an event stream from r.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: r, max: DefaultMaxEventSize}
+	return &Decoder{r: r, max: DefaultMaxEventSize, lfAt: -1}
 }
 
 // SetMaxEventSize sets the largest event (its data and type together) and the
@@ -131,7 +136,7 @@ func (d *Decoder) readLine() ([]byte, error) {
 			}
 		}
 		seg := d.buf[d.start:d.end]
-		if i := indexLineEnd(seg); i >= 0 {
+		if i := d.indexLineEnd(); i >= 0 {
 			d.start += i + 1
 			if seg[i] == '\r' {
 				if i+1 < len(seg) {
@@ -176,16 +181,28 @@ func (d *Decoder) stripBOM() bool {
 	return false
 }
 
-// indexLineEnd returns the index of the first CR or LF in b, or -1.
-func indexLineEnd(b []byte) int {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return bytes.IndexByte(b, '\r')
+// indexLineEnd returns the index of the first CR or LF in buf[start:end],
+// relative to start, or -1.
+func (d *Decoder) indexLineEnd() int {
+	if d.lfAt < d.start {
+		from := max(d.start, d.lfNone)
+		if j := bytes.IndexByte(d.buf[from:d.end], '\n'); j >= 0 {
+			d.lfAt = from + j
+		} else {
+			d.lfAt, d.lfNone = -1, d.end
+		}
 	}
-	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+	limit := d.end
+	if d.lfAt >= d.start {
+		limit = d.lfAt
+	}
+	if j := bytes.IndexByte(d.buf[d.start:limit], '\r'); j >= 0 {
 		return j
 	}
-	return i
+	if d.lfAt >= d.start {
+		return d.lfAt - d.start
+	}
+	return -1
 }
 
 // fill reads more of the stream into the buffer, moving unread bytes to its
@@ -197,6 +214,10 @@ func (d *Decoder) fill() error {
 	}
 	if d.start > 0 {
 		d.end = copy(d.buf, d.buf[d.start:d.end])
+		if d.lfAt >= 0 {
+			d.lfAt -= d.start
+		}
+		d.lfNone = max(d.lfNone-d.start, 0)
 		d.start = 0
 	}
 	if d.end == len(d.buf) {
