@@ -126,12 +126,20 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, frame []byte) 
 	return string(f[len("id: ") : len(f)-len(frame)-1]), nil
 }
 
-// checkPublish catches frames that would break the stream: a frame that is
-// not one complete event, or that carries its own id.
+// checkPublish checks a publish's arguments.
 func checkPublish(topic string, frame []byte) error {
-	switch {
-	case topic == "":
+	if topic == "" {
 		return errors.New("server: publish: empty topic")
+	}
+	return CheckFrame(frame)
+}
+
+// CheckFrame reports whether frame is what [Broker.Publish] takes: exactly
+// one event, ending with a blank line, with no id field (the broker adds
+// its own). Broker implementations call it so that a malformed frame is an
+// error to its publisher rather than a broken stream for every subscriber.
+func CheckFrame(frame []byte) error {
+	switch {
 	case len(frame) < 2 || frame[len(frame)-1] != '\n' || frame[len(frame)-2] != '\n':
 		return errors.New("server: publish: frame does not end with a blank line")
 	case strings.HasPrefix(string(frame), "id:") || strings.Contains(string(frame[:len(frame)-1]), "\n\n"):

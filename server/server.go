@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,7 +113,8 @@ func ValidTopic(name string) error {
 
 // ServeHTTP streams the request's topics as text/event-stream: first the
 // reconnection time and the hello event, then, when the request carries a
-// Last-Event-ID, what it missed (or a reset event), then live events, with
+// Last-Event-ID (or a lastEventId query parameter), what it missed (or a
+// reset event), then live events, with
 // heartbeat comments while idle. Requests it refuses get a plain-text reason:
 // 405 for a method other than GET, 400 for bad topics, 401/403 from the
 // authorization hook, 429/503 with Retry-After at the connection caps or
@@ -149,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.release(ip)
 
-	req := SubscribeRequest{Topics: topics, LastEventID: r.Header.Get("Last-Event-ID"), Limits: s.cfg.limits}
+	req := SubscribeRequest{Topics: topics, LastEventID: lastEventID(r), Limits: s.cfg.limits}
 	if len(req.LastEventID) > s.cfg.maxIDLen {
 		req.LastEventID, req.ResetReason = "", schema.ResetTooLong
 	}
@@ -188,6 +190,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 	// The request has no body to wait for; a server ReadTimeout must not
 	// cancel the stream through the connection's background read.
 	_ = rc.SetReadDeadline(time.Time{})
+	// net/http writes the response's last chunk after the handler returns;
+	// the last write's deadline may have passed while the stream was idle.
+	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout)) }()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -212,6 +217,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 		}
 		if len(buf) > 0 {
 			if err := s.write(w, rc, buf); err != nil {
+				// A client that stops reading holds the write until its
+				// deadline, while its queue overflows: an eviction too.
+				if _, end := sub.Fetch(frames[:0]); errors.Is(end, ErrSlowConsumer) || errors.Is(err, os.ErrDeadlineExceeded) {
+					s.counters.evicted.Add(1)
+				}
 				s.cfg.logger.Warn("ssekit: write failed", "remote", r.RemoteAddr, "err", err)
 				return err
 			}
@@ -259,10 +269,19 @@ func (s *Server) DisconnectAll() {
 	s.mu.Unlock()
 }
 
+// writeChunk is the most written under one deadline: the write timeout
+// bounds a client's progress, not the size of a burst, so that a replay of
+// megabytes reaches a slow but live client.
+const writeChunk = 64 << 10
+
 func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
-	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout)) // unsupported by some wrappers: best effort
-	if _, err := w.Write(b); err != nil {
-		return err
+	for p := b; len(p) > 0; {
+		n := min(len(p), writeChunk)
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout)) // unsupported by some wrappers: best effort
+		if _, err := w.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
 	}
 	if err := rc.Flush(); err != nil {
 		return err
@@ -328,6 +347,17 @@ func (s *Server) release(ip string) {
 	}
 	s.mu.Unlock()
 	s.active.Done()
+}
+
+// lastEventID returns the position the request resumes from: the
+// Last-Event-ID header a browser sends when it reconnects, else the
+// lastEventId query parameter, which a page that opens a new EventSource
+// (which cannot set headers) uses to resume.
+func lastEventID(r *http.Request) string {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		return id
+	}
+	return r.URL.Query().Get("lastEventId")
 }
 
 func clientIP(r *http.Request) string {

@@ -1,0 +1,117 @@
+package natsbroker_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/server/natsbroker"
+)
+
+// BenchmarkPublish measures one publish on the file store: the round trip
+// to JetStream and the fan-out to a subscriber on this instance.
+func BenchmarkPublish(b *testing.B) {
+	js := connect(b, startServer(b))
+	br := newBroker(b, js, append(uniqueStream(), natsbroker.WithStorage(jetstream.FileStorage))...)
+	s := subscribe(b, br, "", "prices")
+	done := make(chan int)
+	go func() { // the connection's writer
+		n := 0
+		var frames [][]byte
+		for {
+			var err error
+			frames, err = s.Fetch(frames[:0])
+			n += len(frames)
+			if err != nil {
+				done <- n
+				return
+			}
+			<-s.Ready()
+		}
+	}()
+	f := frame(b, `{"symbol":"ACME","price":12.34}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if _, err := br.Publish(ctx, "prices", f); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	b.StopTimer()
+	br.Close()
+	if got := <-done; got != n {
+		b.Fatalf("subscriber got %d events; want %d", got, n)
+	}
+}
+
+// BenchmarkReplay1000 measures a client resuming 1000 events behind: the
+// replay consumer, the trim check and building the frames.
+func BenchmarkReplay1000(b *testing.B) {
+	const events = 1000
+	js := connect(b, startServer(b))
+	br := newBroker(b, js, uniqueStream()...)
+	first := publish(b, br, "prices", "0")
+	f := frame(b, `{"symbol":"ACME","price":12.34}`)
+	for range events {
+		if _, err := br.Publish(context.Background(), "prices", f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	req := server.SubscribeRequest{Topics: []string{"prices"}, LastEventID: first}
+	b.ReportAllocs()
+	var frames [][]byte
+	n := 0
+	for b.Loop() {
+		s, err := br.Subscribe(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		frames, err = s.Fetch(frames[:0])
+		if len(frames) != events || err != nil {
+			b.Fatalf("Fetch = %d frames, %v; want %d (Reset() = %q)", len(frames), err, events, s.Reset())
+		}
+		s.Close()
+		n += len(frames)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkFanOut100 measures delivering events to 100 subscribers of
+// this instance: one publish, then each subscriber fetches its frame.
+func BenchmarkFanOut100(b *testing.B) {
+	const subscribers = 100
+	js := connect(b, startServer(b))
+	br := newBroker(b, js, uniqueStream()...)
+	var subs []server.Subscription
+	for range subscribers {
+		subs = append(subs, subscribe(b, br, "", "prices"))
+	}
+	f := frame(b, `{"symbol":"ACME","price":12.34}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	n := 0
+	var frames [][]byte
+	for b.Loop() {
+		if _, err := br.Publish(ctx, "prices", f); err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range subs {
+			var err error
+			for frames = frames[:0]; len(frames) == 0 && err == nil; {
+				if frames, err = s.Fetch(frames); len(frames) == 0 && err == nil {
+					<-s.Ready()
+				}
+			}
+			if len(frames) != 1 || err != nil {
+				b.Fatalf("Fetch = %d frames, %v; want 1", len(frames), err)
+			}
+		}
+		n += subscribers
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+}
