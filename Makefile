@@ -1,0 +1,95 @@
+# Build, check and test ssekit. GNU make.
+#
+#   make test        vet, host tests, browser tests: what CI runs (.ci/run)
+#   make vet         gofmt, go vet for the host and for js/wasm
+#   make test-go     go test -race ./... on the host
+#   make test-wasm   the js/wasm packages' tests, in headless Chromium
+#   make fuzz        every Fuzz target for $(FUZZTIME) each
+#   make bench       benchmarks
+#   make tools       bin/go_js_wasm_exec, the browser test runner
+#   make chromium    install Chromium when it is missing (root + apt-get)
+#   make clean       remove bin/ and generated build outputs
+
+GO ?= go
+BIN := $(CURDIR)/bin
+FUZZTIME ?= 30s
+# TESTFLAGS go to go test in test-go and test-wasm, e.g. TESTFLAGS=-run=TestX.
+TESTFLAGS ?=
+
+WASM_EXEC := $(BIN)/go_js_wasm_exec
+
+# The js/wasm package patterns: ./wasm/... and ./shared/..., each only when
+# its folder holds Go files (go list warns about patterns that match nothing).
+JS_PATTERNS = $(strip $(foreach d,wasm shared,$(if $(shell find $(d) -name '*.go' -not -path '*/testdata/*' 2>/dev/null | head -n 1),./$(d)/...)))
+
+# The race detector needs cgo, and cgo a C compiler. Without one (a machine
+# with only Go installed) the host tests run without -race, with a warning.
+RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
+
+.PHONY: all test vet test-go test-wasm tools chromium fuzz bench clean
+
+all: test
+
+# Sub-makes keep the order vet, test-go, test-wasm even under make -j.
+test:
+	@$(MAKE) --no-print-directory vet
+	@$(MAKE) --no-print-directory test-go
+	@$(MAKE) --no-print-directory test-wasm
+
+vet:
+	@files=$$(gofmt -l .); \
+	if [ -n "$$files" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+ifneq ($(strip $(JS_PATTERNS)),)
+	GOOS=js GOARCH=wasm $(GO) vet $(JS_PATTERNS)
+else
+	@echo "vet: no Go files in wasm/ or shared/ yet; skipping the js/wasm vet"
+endif
+
+# The host tests include the browser tests of browsertest, hence chromium.
+test-go: chromium
+ifeq ($(RACE),)
+	@echo "test-go: WARNING: cgo is off (no C compiler?), so the race detector is too; install gcc to enable it" >&2
+endif
+	$(GO) test $(RACE) -count=1 $(TESTFLAGS) ./...
+
+# Only packages with test files for js/wasm; go test runs each test binary
+# through $(WASM_EXEC), which runs it in headless Chromium. -exec disables
+# go test's result cache, so -count=1 changes nothing but says so.
+test-wasm: tools chromium
+ifeq ($(strip $(JS_PATTERNS)),)
+	@echo "test-wasm: no Go files in wasm/ or shared/ yet; nothing to test in the browser"
+else
+	@if [ -z "$$(find wasm -name '*.go' -not -path '*/testdata/*' 2>/dev/null | head -n 1)" ]; then \
+		echo "test-wasm: no Go files in wasm/ yet; testing the rest in the browser"; fi
+	@pkgs=$$(GOOS=js GOARCH=wasm $(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(JS_PATTERNS)) || exit 1; \
+	if [ -z "$$pkgs" ]; then echo "test-wasm: no js/wasm package has tests yet"; exit 0; fi; \
+	echo GOOS=js GOARCH=wasm $(GO) test -count=1 -exec=$(WASM_EXEC) $(TESTFLAGS) $$pkgs; \
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec=$(WASM_EXEC) $(TESTFLAGS) $$pkgs
+endif
+
+tools:
+	$(GO) build -buildvcs=false -o $(WASM_EXEC) ./browsertest/cmd/go_js_wasm_exec
+
+chromium:
+	@path=$$(scripts/ensure-chromium.sh) && echo "chromium: $$path"
+
+# Every Fuzz target of the module, one after the other, found with
+# go test -list in each package that has tests.
+fuzz:
+	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
+		list=$$($(GO) test -list '^Fuzz' $$pkg); \
+		for name in $$(echo "$$list" | grep '^Fuzz' || true); do \
+			echo "$(GO) test -run=NONE -fuzz=^$$name\$$ -fuzztime=$(FUZZTIME) $$pkg"; \
+			$(GO) test -run=NONE -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+# A later issue replaces this with the harness of the bench/ module, which
+# compares ssekit with tmaxmax/go-sse and r3labs/sse.
+bench:
+	$(GO) test -run=NONE -bench=. -benchmem ./...
+
+clean:
+	rm -rf $(BIN)
+	find . -path ./.git -prune -o -type f \( -name '*.wasm' -o -name '*.wasm.br' -o -name '*.wasm.gz' -o -name wasm_exec.js -o -name wasm_exec.js.br -o -name wasm_exec.js.gz \) -print -exec rm -f {} +
