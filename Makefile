@@ -1,5 +1,7 @@
 # Build, check and test ssekit. GNU make.
 #
+#   make run         build the demo's wasm bundle and serve the demo (ARGS=-h for its flags)
+#   make web         build the demo's wasm bundle into web/static, precompressed
 #   make test        vet, host tests, browser tests: what CI runs (.ci/run)
 #   make vet         gofmt, go vet for the host and for js/wasm
 #   make test-go     go test -race ./... on the host
@@ -26,7 +28,27 @@ JS_PATTERNS = $(strip $(foreach d,wasm shared,$(if $(shell find $(d) -name '*.go
 # with only Go installed) the host tests run without -race, with a warning.
 RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
 
-.PHONY: all test vet test-go test-wasm tools chromium fuzz bench clean
+.PHONY: all run web test vet test-go test-wasm tools chromium fuzz bench clean
+
+# The demo's bundle: the wasm app, wasm_exec.js from the toolchain that built
+# it, and brotli and gzip copies of both, all embedded by the demo server.
+GOROOT_WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
+STATIC := web/static
+BUNDLE_SRC := $(shell find web wasm shared -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+
+run: web
+	$(GO) run ./cmd/ssekit-demo $(ARGS)
+
+web: $(STATIC)/app.wasm.br
+
+$(STATIC)/app.wasm: $(BUNDLE_SRC)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $@ ./web/app
+
+$(STATIC)/wasm_exec.js: $(GOROOT_WASM_EXEC)
+	cp $< $@
+
+$(STATIC)/app.wasm.br: $(STATIC)/app.wasm $(STATIC)/wasm_exec.js
+	$(GO) run ./web/cmd/precompress $(STATIC)/app.wasm $(STATIC)/wasm_exec.js
 
 all: test
 
@@ -46,8 +68,9 @@ else
 	@echo "vet: no Go files in wasm/ or shared/ yet; skipping the js/wasm vet"
 endif
 
-# The host tests include the browser tests of browsertest, hence chromium.
-test-go: chromium
+# The host tests include the browser tests of browsertest, hence chromium,
+# and the end-to-end tests of the demo, which embeds the bundle.
+test-go: chromium web
 ifeq ($(RACE),)
 	@echo "test-go: WARNING: cgo is off (no C compiler?), so the race detector is too; install gcc to enable it" >&2
 endif

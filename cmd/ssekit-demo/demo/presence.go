@@ -16,8 +16,9 @@ import (
 	"github.com/ssekit/ssekit/web/events"
 )
 
-// presence tracks who has a stream open and publishes a join or leave event
-// with everyone online whenever that changes.
+// presence tracks who has a stream open. It publishes a join event with
+// everyone online when a stream opens, and a leave event when a user's last
+// stream closes.
 type presence struct {
 	broker server.Broker
 	log    *slog.Logger
@@ -35,12 +36,11 @@ func (p *presence) connect(r *http.Request, topics []string) func() {
 	user := userOf(r)
 	p.mu.Lock()
 	p.online[user]++
-	first := p.online[user] == 1
 	list := p.list()
 	p.mu.Unlock()
-	if first {
-		p.publish(events.Join, user, list)
-	}
+	// Every new stream gets the list, even when its user was online
+	// already (a second tab, a reload): it is subscribed by now.
+	p.publish(events.Join, user, list)
 	return func() {
 		p.mu.Lock()
 		p.online[user]--

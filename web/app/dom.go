@@ -1,0 +1,49 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"syscall/js"
+)
+
+var document = js.Global().Get("document")
+
+func byID(id string) js.Value { return document.Call("getElementById", id) }
+
+// el creates an element with a class and text.
+func el(tag, class, text string) js.Value {
+	e := document.Call("createElement", tag)
+	if class != "" {
+		e.Set("className", class)
+	}
+	if text != "" {
+		e.Set("textContent", text)
+	}
+	return e
+}
+
+func setAttr(e js.Value, name, value string) { e.Call("setAttribute", name, value) }
+
+// await waits for a JavaScript promise. Call it from a goroutine, never from
+// inside a JavaScript callback, which must not block.
+func await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: errors.New(args[0].Call("toString").String())}
+		return nil
+	})
+	p.Call("then", then, catch)
+	r := <-ch
+	then.Release()
+	catch.Release()
+	return r.v, r.err
+}
