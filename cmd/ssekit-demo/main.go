@@ -27,6 +27,8 @@ func main() {
 	flag.DurationVar(&m.Tick, "tick", 250e6, "interval between price ticks (negative: no prices)")
 	flag.StringVar(&m.Token, "token", "demo", "bearer token that /private/events requires")
 	flag.StringVar(&origins, "cors-origin", "", "comma-separated page origins allowed to stream cross-origin, with credentials")
+	flag.StringVar(&m.NATSURL, "nats", "", "NATS `URL` (with JetStream) to share topics and replay with other instances")
+	flag.StringVar(&m.NATSDir, "nats-embedded", "", "start an embedded NATS JetStream server storing events in `DIR`, so they survive a restart")
 	flag.BoolVar(&debug, "debug", false, "log every connection")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: ssekit-demo [flags]\n\nServes the ssekit demo page and its event streams.\n\n")

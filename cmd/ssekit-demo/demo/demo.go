@@ -29,6 +29,7 @@ import (
 // Main is the demo server. Set its fields, call Run, and Close when done.
 type Main struct {
 	Addr           string           // listen address; default 127.0.0.1:8080
+	Listener       net.Listener     // when set, Run serves on it and ignores Addr; Close closes it
 	RetainEvents   int              // events kept per topic for replay; default server.DefaultRetainEvents
 	RetainAge      time.Duration    // how long events are kept; default server.DefaultRetainAge
 	Tick           time.Duration    // price tick interval; default 250ms; negative: no ticker
@@ -37,6 +38,8 @@ type Main struct {
 	Assets         fs.FS            // the page; default web.Assets()
 	Broker         server.Broker    // default a memory broker; Close closes it
 	Registry       *schema.Registry // the events the hello announces; default events.Registry
+	NATSURL        string           // use NATS JetStream at this URL instead of the memory broker
+	NATSDir        string           // start an embedded JetStream server storing in this directory
 	Logger         *slog.Logger     // default slog.Default()
 
 	broker   server.Broker
@@ -45,6 +48,7 @@ type Main struct {
 	http     *http.Server
 	ln       net.Listener
 	presence *presence
+	stopNATS func()
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -71,7 +75,15 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger = slog.Default()
 	}
 	m.broker = m.Broker
-	if m.broker == nil {
+	switch {
+	case m.broker != nil:
+	case m.NATSURL != "" || m.NATSDir != "":
+		b, stop, err := m.natsBroker()
+		if err != nil {
+			return err
+		}
+		m.broker, m.stopNATS = b, stop
+	default:
 		m.broker = server.NewMemoryBroker(server.WithRetention(m.RetainEvents, m.RetainAge))
 	}
 	m.presence = newPresence(m.broker, m.Logger)
@@ -89,9 +101,13 @@ func (m *Main) Run(ctx context.Context) error {
 		server.WithAllowedTopics(events.TopicPrices, events.TopicChat, events.TopicPresence),
 		server.WithAuthorize(m.authorize),
 	)
-	ln, err := net.Listen("tcp", m.Addr)
-	if err != nil {
-		return fmt.Errorf("demo: listen: %w", err)
+	ln := m.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", m.Addr); err != nil {
+			m.closeBroker()
+			return fmt.Errorf("demo: listen: %w", err)
+		}
 	}
 	m.ln = ln
 	m.http = &http.Server{Handler: m.router(), ReadHeaderTimeout: 10 * time.Second}
@@ -118,6 +134,10 @@ func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
 // Server returns the SSE endpoint, for tests (DisconnectAll, Stats).
 func (m *Main) Server() *server.Server { return m.srv }
 
+// PrivateServer returns the endpoint of /private/events, the one the fetch
+// transport reads, for tests (DisconnectAll, Stats).
+func (m *Main) PrivateServer() *server.Server { return m.private }
+
 // Close ends every stream, stops the server and the ticker, and closes the
 // broker.
 func (m *Main) Close() error {
@@ -131,8 +151,17 @@ func (m *Main) Close() error {
 	_ = m.private.Shutdown(ctx)
 	err := m.http.Shutdown(ctx)
 	m.wg.Wait()
-	if cerr := m.broker.Close(); err == nil {
+	if cerr := m.closeBroker(); err == nil {
 		err = cerr
+	}
+	return err
+}
+
+// closeBroker closes the broker, and NATS when Run started it.
+func (m *Main) closeBroker() error {
+	err := m.broker.Close()
+	if m.stopNATS != nil {
+		m.stopNATS()
 	}
 	return err
 }
