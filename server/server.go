@@ -112,13 +112,13 @@ func ValidTopic(name string) error {
 }
 
 // ServeHTTP streams the request's topics as text/event-stream: first the
-// reconnection time and the hello event, then, when the request carries a
-// Last-Event-ID (or a lastEventId query parameter), what it missed (or a
-// reset event), then live events, with
-// heartbeat comments while idle. Requests it refuses get a plain-text reason:
-// 405 for a method other than GET, 400 for bad topics, 401/403 from the
-// authorization hook, 429/503 with Retry-After at the connection caps or
-// after Shutdown.
+// reconnection time and the hello event; then, when the request carries a
+// Last-Event-ID header (or a lastEventId query parameter), what it missed,
+// or a reset event when that cannot be replayed; then live events, with
+// heartbeat comments while idle. Requests it refuses get a plain-text
+// reason: 405 for a method not allowed (see [WithMethods]), 400 for bad
+// topics, 401/403 from the authorization hook, 429/503 with Retry-After at
+// the connection caps or after Shutdown.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !slices.Contains(s.cfg.methods, r.Method) {
 		w.Header().Set("Allow", strings.Join(s.cfg.methods, ", "))

@@ -4,8 +4,10 @@
 // WebAssembly: it streams prices, chat and presence from the demo server
 // with package wasm and renders them. Query parameters of the page:
 // server (base URL of the streams, for a cross-origin server), user (the
-// name shown to others), transport (eventsource or fetch) and token (the
-// bearer token of the fetch transport).
+// name shown to others), transport (eventsource or fetch), token (the
+// bearer token of the fetch transport) and events (a URL that replaces the
+// stream's URL for both transports, for tests that point the page at a
+// scripted server).
 package main
 
 import (
@@ -31,6 +33,7 @@ const chartPoints = 60
 type app struct {
 	mu         sync.Mutex
 	base       string // stream server, "" for this page's origin
+	events     string // stream URL that replaces the usual one, "" for none
 	user       string
 	src        *wasm.Source
 	transport  string
@@ -55,6 +58,7 @@ func main() {
 	q, _ := url.ParseQuery(strings.TrimPrefix(js.Global().Get("location").Get("search").String(), "?"))
 	a := &app{
 		base:      q.Get("server"),
+		events:    q.Get("events"),
 		user:      q.Get("user"),
 		transport: "eventsource",
 		rows:      make(map[string]*row),
@@ -186,6 +190,9 @@ func (a *app) connect(lastID string) {
 		}
 		streamURL = a.base + "/events?" + v.Encode()
 	}
+	if a.events != "" {
+		streamURL = overrideURL(a.events, a.transport, lastID)
+	}
 	src, err := wasm.Open(streamURL, opts...)
 	if err != nil {
 		a.showNotice("Cannot open the stream: " + err.Error())
@@ -202,6 +209,24 @@ func (a *app) connect(lastID string) {
 	src.OnReset(a.onReset)
 	src.OnSchemaMismatch(a.onMismatch)
 	a.renderStatus()
+}
+
+// overrideURL returns the stream URL given with the events parameter, as it
+// is but for where a native source resumes: EventSource cannot send
+// Last-Event-ID on a new connection, so it goes in the query, as the page
+// does for its own server.
+func overrideURL(events, transport, lastID string) string {
+	if transport == "fetch" || lastID == "" {
+		return events
+	}
+	u, err := url.Parse(events)
+	if err != nil {
+		return events // wasm.Open reports it
+	}
+	q := u.Query()
+	q.Set("lastEventId", lastID)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func (a *app) locked(fn func()) {
