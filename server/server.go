@@ -37,8 +37,7 @@ type Server struct {
 	perIP    map[string]int
 	conns    int
 	closing  bool
-	done     chan struct{} // closed by Shutdown
-	kick     chan struct{} // closed and replaced by DisconnectAll
+	streams  map[*conn]struct{} // open streams, for Shutdown and DisconnectAll
 	active   sync.WaitGroup
 	counters counters
 }
@@ -73,13 +72,12 @@ func New(broker Broker, opts ...Option) *Server {
 		panic("server: New: " + strings.Join(cfg.errs, "; "))
 	}
 	return &Server{
-		broker: broker,
-		cfg:    cfg,
-		hello:  helloFrame(cfg.retry, cfg.registry),
-		hbeat:  []byte(":\n\n"),
-		perIP:  make(map[string]int),
-		done:   make(chan struct{}),
-		kick:   make(chan struct{}),
+		broker:  broker,
+		cfg:     cfg,
+		hello:   helloFrame(cfg.retry, cfg.registry),
+		hbeat:   []byte(":\n\n"),
+		perIP:   make(map[string]int),
+		streams: make(map[*conn]struct{}),
 	}
 }
 
@@ -203,12 +201,23 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 	// buf gathers what queued while the last write was in flight, so that
 	// it goes out in one write and one flush.
 	buf := append(make([]byte, 0, 4096), s.hello...)
+	c := newConn()
 	s.mu.Lock()
-	kick := s.kick
+	if s.closing {
+		s.mu.Unlock()
+		return errShutdown
+	}
+	s.streams[c] = struct{}{}
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.streams, c)
+		s.mu.Unlock()
+	}()
+	defer context.AfterFunc(r.Context(), func() { c.end(r.Context().Err()) })()
+	beat := c.heartbeat(s.cfg.heartbeat)
+	defer beat.Stop()
 	var frames [][]byte
-	timer := time.NewTimer(s.cfg.heartbeat)
-	defer timer.Stop()
 	for {
 		var end error
 		frames, end = sub.Fetch(frames[:0])
@@ -231,7 +240,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 				buf = nil // do not keep a burst's buffer on an idle connection
 			}
 			buf = buf[:0]
-			timer.Reset(s.cfg.heartbeat)
+			beat.Reset(s.cfg.heartbeat)
 		}
 		if end != nil {
 			if errors.Is(end, ErrSlowConsumer) {
@@ -242,14 +251,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 		}
 		select {
 		case <-sub.Ready():
-		case <-timer.C:
-			buf = append(buf, s.hbeat...)
-		case <-r.Context().Done():
-			return r.Context().Err()
-		case <-s.done:
-			return errShutdown
-		case <-kick:
-			return errDisconnected
+		case <-c.wake:
+			if err := c.stopped(); err != nil {
+				return err
+			}
+			if c.beat.Swap(false) {
+				buf = append(buf, s.hbeat...)
+			}
 		}
 	}
 }
@@ -264,8 +272,9 @@ var (
 // clients off an instance gradually, or in tests of resumption.
 func (s *Server) DisconnectAll() {
 	s.mu.Lock()
-	close(s.kick)
-	s.kick = make(chan struct{})
+	for c := range s.streams {
+		c.end(errDisconnected)
+	}
 	s.mu.Unlock()
 }
 
@@ -374,9 +383,9 @@ func clientIP(r *http.Request) string {
 // the streams to end or for ctx, and does not close the broker.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	if !s.closing {
-		s.closing = true
-		close(s.done)
+	s.closing = true
+	for c := range s.streams {
+		c.end(errShutdown)
 	}
 	s.mu.Unlock()
 	ended := make(chan struct{})
