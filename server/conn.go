@@ -11,8 +11,9 @@ import (
 // rare, so they share one channel, and the writer waits in a two-way select
 // (frames or wake) instead of locking five channels at every event.
 type conn struct {
-	wake chan struct{} // capacity 1: a pending wake-up
-	beat atomic.Bool   // the heartbeat interval passed with nothing written
+	wake  chan struct{} // capacity 1: a pending wake-up
+	beat  atomic.Bool   // an interval passed with nothing written: write a heartbeat
+	wrote atomic.Bool   // something was written since the last tick
 
 	mu   sync.Mutex
 	stop error // why the stream must end, once set
@@ -43,10 +44,42 @@ func (c *conn) stopped() error {
 	return c.stop
 }
 
-// heartbeat starts the heartbeat timer; Reset it after each write.
-func (c *conn) heartbeat(d time.Duration) *time.Timer {
-	return time.AfterFunc(d, func() {
-		c.beat.Store(true)
-		c.signal()
-	})
+// heartbeat ticks every d until stopped, asking the stream for a heartbeat
+// comment when nothing was written since the previous tick. A silent stream
+// thus gets one after between d and 2d; the writer only marks its writes
+// (conn.wrote) instead of resetting a timer at every event.
+type heartbeat struct {
+	c *conn
+	d time.Duration
+
+	mu      sync.Mutex // guards t and stopped against a tick in flight
+	t       *time.Timer
+	stopped bool
+}
+
+func (c *conn) heartbeat(d time.Duration) *heartbeat {
+	h := &heartbeat{c: c, d: d}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.t = time.AfterFunc(d, h.tick)
+	return h
+}
+
+func (h *heartbeat) tick() {
+	if !h.c.wrote.Swap(false) {
+		h.c.beat.Store(true)
+		h.c.signal()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.stopped { // a tick in flight when stop ran must not re-arm
+		h.t.Reset(h.d)
+	}
+}
+
+func (h *heartbeat) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	h.t.Stop()
 }

@@ -215,8 +215,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 		s.mu.Unlock()
 	}()
 	defer context.AfterFunc(r.Context(), func() { c.end(r.Context().Err()) })()
-	beat := c.heartbeat(s.cfg.heartbeat)
-	defer beat.Stop()
+	defer c.heartbeat(s.cfg.heartbeat).stop()
 	var frames [][]byte
 	for {
 		var end error
@@ -240,7 +239,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 				buf = nil // do not keep a burst's buffer on an idle connection
 			}
 			buf = buf[:0]
-			beat.Reset(s.cfg.heartbeat)
+			c.wrote.Store(true)
 		}
 		if end != nil {
 			if errors.Is(end, ErrSlowConsumer) {
