@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -46,13 +48,17 @@ func AllocatorOptions(execPath string) []chromedp.ExecAllocatorOption {
 	return opts
 }
 
-// BrowserOption changes how [NewBrowser] starts the browser.
+// BrowserOption changes how [New] and [NewBrowser] start the browser, and
+// how the pages of a [Browser] from New behave.
 type BrowserOption func(*browserConfig)
 
 type browserConfig struct {
-	execPath  string
-	output    io.Writer
-	allocOpts []chromedp.ExecAllocatorOption
+	execPath     string
+	output       io.Writer
+	allocOpts    []chromedp.ExecAllocatorOption
+	stepTimeout  time.Duration // New only
+	pollInterval time.Duration // New only
+	thirdParty   bool
 }
 
 // WithExecPath makes NewBrowser start the Chromium at path instead of the one
@@ -72,6 +78,40 @@ func WithBrowserOutput(w io.Writer) BrowserOption {
 func WithAllocatorOptions(opts ...chromedp.ExecAllocatorOption) BrowserOption {
 	return func(c *browserConfig) { c.allocOpts = append(c.allocOpts, opts...) }
 }
+
+// WithStepTimeout sets how long each step of a [Page] may take, opening it
+// included, before it fails the test; the default is [DefaultStepTimeout].
+// [Page.Timeout] changes it for some steps. NewBrowser ignores it.
+func WithStepTimeout(d time.Duration) BrowserOption {
+	return func(c *browserConfig) { c.stepTimeout = d }
+}
+
+// WithPollInterval sets how often the waiting steps of a [Page] ([Page.Poll],
+// [Page.WaitFor], ...) look again; the default is [DefaultPollInterval].
+// NewBrowser ignores it.
+func WithPollInterval(d time.Duration) BrowserOption {
+	return func(c *browserConfig) { c.pollInterval = d }
+}
+
+// WithThirdPartyCookies lets the pages of the browser send cookies to other
+// sites than their own (third-party cookies), as a page needs to stream
+// with credentials from a server on another site: EventSource's
+// withCredentials, fetch's credentials "include". Chromium blocks them by
+// default, as more and more browsers do, so without this option a test sees
+// what the users of those browsers see. The cookie must still be SameSite
+// None and Secure to go cross-site (see [Page.SetCookie]).
+//
+// The browser then starts with a profile whose preferences allow them, in
+// a temporary directory that the browser's cancel removes. Do not combine
+// it with a chromedp.UserDataDir of your own.
+func WithThirdPartyCookies() BrowserOption {
+	return func(c *browserConfig) { c.thirdParty = true }
+}
+
+// thirdPartyPrefs are the preferences of a profile that allows third-party
+// cookies: cookie_controls_mode 0 is "allow", in normal and in incognito
+// windows, and so in the browser contexts of [Browser.NewUser].
+const thirdPartyPrefs = `{"profile": {"cookie_controls_mode": 0}}`
 
 // NewBrowser starts a headless Chromium (see [AllocatorOptions]) and returns a
 // chromedp context for its first tab. The browser runs until cancel is called
@@ -98,13 +138,31 @@ func NewBrowser(parent context.Context, opts ...BrowserOption) (ctx context.Cont
 	if cfg.output != nil {
 		allocOpts = append(allocOpts, chromedp.CombinedOutput(cfg.output))
 	}
+	removeProfile := func() {}
+	if cfg.thirdParty {
+		dir, err := os.MkdirTemp("", "browsertest-profile-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("browsertest: profile: %w", err)
+		}
+		removeProfile = func() { os.RemoveAll(dir) }
+		prefs := filepath.Join(dir, "Default", "Preferences")
+		if err := os.MkdirAll(filepath.Dir(prefs), 0o700); err == nil {
+			err = os.WriteFile(prefs, []byte(thirdPartyPrefs), 0o600)
+		}
+		if err != nil {
+			removeProfile()
+			return nil, nil, fmt.Errorf("browsertest: profile: %w", err)
+		}
+		allocOpts = append(allocOpts, chromedp.UserDataDir(dir))
+	}
 	allocOpts = append(allocOpts, cfg.allocOpts...)
 
 	allocCtx, allocCancel := chromedp.NewExecAllocator(parent, allocOpts...)
 	ctx, tabCancel := chromedp.NewContext(allocCtx)
 	cancel = func() {
 		tabCancel()
-		allocCancel()
+		allocCancel() // waits for the browser to exit
+		removeProfile()
 	}
 	// An empty Do starts the browser and opens its first tab. Its context is
 	// the browser's life, so it carries no deadline.

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -41,8 +42,12 @@ type app struct {
 	reconnects int
 	resets     int
 	rows       map[string]*row
-	chat       map[string]bool // chat IDs shown
+	chat       map[string]bool   // chat IDs shown
+	shown      map[string]string // what renderStatus last wrote, by key
 	funcs      []js.Func
+
+	scrollPending atomic.Bool // a scroll of the chat log waits for a frame
+	scrollChatFn  js.Func
 
 	status, state, id, reconnectsEl, notice  js.Value
 	prices, chatLog, presence, chatErr, form js.Value
@@ -63,6 +68,7 @@ func main() {
 		transport: "eventsource",
 		rows:      make(map[string]*row),
 		chat:      make(map[string]bool),
+		shown:     make(map[string]string),
 
 		status:       byID("status"),
 		state:        byID("status-state"),
@@ -90,6 +96,13 @@ func main() {
 	}
 	a.transportEl.Set("value", a.transport)
 	a.transportEl.Set("disabled", false)
+	a.scrollChatFn = js.FuncOf(func(js.Value, []js.Value) any {
+		a.scrollPending.Store(false)
+		if last := a.chatLog.Get("lastElementChild"); last.Truthy() {
+			last.Call("scrollIntoView", map[string]any{"block": "nearest"})
+		}
+		return nil
+	})
 	a.bind()
 	a.connect("")
 	for range time.Tick(250 * time.Millisecond) {
@@ -179,6 +192,9 @@ func (a *app) connect(lastID string) {
 			header["Last-Event-ID"] = lastID
 		}
 		streamURL = a.base + "/private/events"
+		if a.user != "" {
+			streamURL += "?" + url.Values{"user": {a.user}}.Encode()
+		}
 		opts = append(opts, wasm.WithFetch(wasm.Request{Method: "POST", Header: header, Body: body}))
 	} else {
 		v := url.Values{"topic": topics}
@@ -244,16 +260,54 @@ func (a *app) renderStatus() {
 			a.lastID = id
 		}
 	}
-	setAttr(a.status, "data-ready-state", state)
-	setAttr(a.status, "data-last-event-id", a.lastID)
-	setAttr(a.status, "data-transport", a.transport)
-	setAttr(a.status, "data-reconnects", strconv.Itoa(a.reconnects))
-	setAttr(a.status, "data-resets", strconv.Itoa(a.resets))
-	a.state.Set("textContent", state)
-	a.id.Set("textContent", orDash(a.lastID))
-	a.reconnectsEl.Set("textContent", strconv.Itoa(a.reconnects))
-	a.drop.Set("disabled", a.src == nil)
-	a.restore.Set("disabled", a.src != nil)
+	for _, attr := range [...]struct{ name, value string }{
+		{"data-ready-state", state},
+		{"data-last-event-id", a.lastID},
+		{"data-transport", a.transport},
+		{"data-reconnects", strconv.Itoa(a.reconnects)},
+		{"data-resets", strconv.Itoa(a.resets)},
+	} {
+		if a.changed(attr.name, attr.value) {
+			setAttr(a.status, attr.name, attr.value)
+		}
+	}
+	for _, text := range [...]struct {
+		el    js.Value
+		key   string
+		value string
+	}{
+		{a.state, "state", state},
+		{a.id, "id", orDash(a.lastID)},
+		{a.reconnectsEl, "reconnects", strconv.Itoa(a.reconnects)},
+	} {
+		if a.changed(text.key, text.value) {
+			text.el.Set("textContent", text.value)
+		}
+	}
+	if a.changed("drop", strconv.FormatBool(a.src == nil)) {
+		a.drop.Set("disabled", a.src == nil)
+		a.restore.Set("disabled", a.src != nil)
+	}
+}
+
+// changed reports whether value differs from what renderStatus last wrote
+// under key, and remembers it. renderStatus runs for every event, and
+// writing the DOM costs even when nothing changes. Call with a.mu held.
+func (a *app) changed(key, value string) bool {
+	if old, ok := a.shown[key]; ok && old == value {
+		return false
+	}
+	a.shown[key] = value
+	return true
+}
+
+// scrollChat scrolls the chat log to its newest message at the next frame.
+// Scrolling forces a layout, which costs more than rendering the message:
+// a burst of messages scrolls once.
+func (a *app) scrollChat() {
+	if !a.scrollPending.Swap(true) {
+		js.Global().Call("requestAnimationFrame", a.scrollChatFn)
+	}
 }
 
 func orDash(s string) string {
@@ -276,6 +330,8 @@ func (a *app) onPrice(p events.Price, _ wasm.Meta) {
 			r.tr.Set("className", "up")
 		case p.Change < 0:
 			r.tr.Set("className", "down")
+		default:
+			r.tr.Set("className", "")
 		}
 		r.history = append(r.history, p.Price)
 		if len(r.history) > chartPoints {
@@ -347,7 +403,7 @@ func (a *app) onChat(c events.ChatMessage, m wasm.Meta) {
 		li.Call("appendChild", el("span", "user", c.User))
 		li.Call("appendChild", el("span", "text", c.Text))
 		a.chatLog.Call("appendChild", li)
-		li.Call("scrollIntoView", map[string]any{"block": "nearest"})
+		a.scrollChat()
 	})
 }
 

@@ -100,6 +100,7 @@ func (m *Main) Run(ctx context.Context) error {
 		server.WithTopics(bodyTopics),
 		server.WithAllowedTopics(events.TopicPrices, events.TopicChat, events.TopicPresence),
 		server.WithAuthorize(m.authorize),
+		server.WithOnConnect(m.presence.connect),
 	)
 	ln := m.Listener
 	if ln == nil {
