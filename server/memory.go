@@ -1,10 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,7 +142,7 @@ func CheckFrame(frame []byte) error {
 	switch {
 	case len(frame) < 2 || frame[len(frame)-1] != '\n' || frame[len(frame)-2] != '\n':
 		return errors.New("server: publish: frame does not end with a blank line")
-	case strings.HasPrefix(string(frame), "id:") || strings.Contains(string(frame[:len(frame)-1]), "\n\n"):
+	case bytes.HasPrefix(frame, []byte("id:")) || bytes.Contains(frame[:len(frame)-1], []byte("\n\n")):
 		return errors.New("server: publish: frame has an id field or more than one event")
 	}
 	return nil

@@ -198,9 +198,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 	h.Del("Content-Length")
 	w.WriteHeader(http.StatusOK)
 
-	// buf gathers what queued while the last write was in flight, so that
-	// it goes out in one write and one flush.
-	buf := append(make([]byte, 0, 4096), s.hello...)
+	// head is written before the next frames: the hello, then heartbeats.
+	head := s.hello
 	c := newConn()
 	s.mu.Lock()
 	if s.closing {
@@ -220,11 +219,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 	for {
 		var end error
 		frames, end = sub.Fetch(frames[:0])
-		for _, f := range frames {
-			buf = append(buf, f...)
-		}
-		if len(buf) > 0 {
-			if err := s.write(w, rc, buf); err != nil {
+		if len(head) > 0 || len(frames) > 0 {
+			if err := s.write(w, rc, head, frames); err != nil {
 				// A client that stops reading holds the write until its
 				// deadline, while its queue overflows: an eviction too.
 				if _, end := sub.Fetch(frames[:0]); errors.Is(end, ErrSlowConsumer) || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -235,10 +231,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 			}
 			s.counters.delivered.Add(uint64(len(frames)))
 			clear(frames) // do not pin shared frames while idle
-			if cap(buf) > 64<<10 {
-				buf = nil // do not keep a burst's buffer on an idle connection
+			if cap(frames) > 256 {
+				frames = nil // nor a burst's slice
 			}
-			buf = buf[:0]
+			head = nil
 			c.wrote.Store(true)
 		}
 		if end != nil {
@@ -255,7 +251,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 				return err
 			}
 			if c.beat.Swap(false) {
-				buf = append(buf, s.hbeat...)
+				head = s.hbeat
 			}
 		}
 	}
@@ -277,13 +273,58 @@ func (s *Server) DisconnectAll() {
 	s.mu.Unlock()
 }
 
-// writeChunk is the most written under one deadline: the write timeout
-// bounds a client's progress, not the size of a burst, so that a replay of
-// megabytes reaches a slow but live client.
+// writeChunk bounds one write. Frames that queued while the last write was
+// in flight are coalesced into writes of up to writeChunk bytes, from a
+// pooled buffer, with one flush at the end: a backlog costs few syscalls,
+// the buffer never grows past the chunk (nor is held by an idle stream),
+// and each write gets its own deadline, so that the write timeout bounds a
+// client's progress rather than the size of a burst (a replay of megabytes
+// still reaches a slow but live client).
 const writeChunk = 64 << 10
 
-func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
-	for p := b; len(p) > 0; {
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
+
+// write writes head and frames, coalesced, then flushes.
+func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, head []byte, frames [][]byte) error {
+	bp := writeBufs.Get().(*[]byte)
+	defer writeBufs.Put(bp)
+	buf := append((*bp)[:0], head...)
+	n := 0
+	for _, f := range frames {
+		if len(buf)+len(f) > writeChunk && len(buf) > 0 {
+			if err := s.writeRaw(w, rc, buf); err != nil {
+				return err
+			}
+			n += len(buf)
+			buf = buf[:0]
+		}
+		if len(f) > writeChunk { // a large frame goes out as it is
+			if err := s.writeRaw(w, rc, f); err != nil {
+				return err
+			}
+			n += len(f)
+			continue
+		}
+		buf = append(buf, f...)
+	}
+	if len(buf) > 0 {
+		if err := s.writeRaw(w, rc, buf); err != nil {
+			return err
+		}
+		n += len(buf)
+	}
+	*bp = buf[:0]
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	s.counters.bytes.Add(uint64(n))
+	return nil
+}
+
+// writeRaw writes p in pieces of at most writeChunk bytes, each under a
+// fresh write deadline.
+func (s *Server) writeRaw(w http.ResponseWriter, rc *http.ResponseController, p []byte) error {
+	for len(p) > 0 {
 		n := min(len(p), writeChunk)
 		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout)) // unsupported by some wrappers: best effort
 		if _, err := w.Write(p[:n]); err != nil {
@@ -291,10 +332,6 @@ func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, b []b
 		}
 		p = p[n:]
 	}
-	if err := rc.Flush(); err != nil {
-		return err
-	}
-	s.counters.bytes.Add(uint64(len(b)))
 	return nil
 }
 
