@@ -7,7 +7,9 @@
 #   make test-go     go test -race ./... on the host
 #   make test-wasm   the js/wasm packages' tests, in headless Chromium
 #   make fuzz        every Fuzz target for $(FUZZTIME) each
-#   make bench       benchmarks
+#   make bench       ssekit side by side with go-sse and r3labs, short (bench/, < 3 min)
+#   make bench-full  the whole comparison, written to bench/RESULTS.md
+#   make bench-go    the module's own Go benchmarks (go test -bench)
 #   make tools       bin/go_js_wasm_exec, the browser test runner
 #   make chromium    install Chromium when it is missing (root + apt-get)
 #   make clean       remove bin/ and generated build outputs
@@ -28,7 +30,7 @@ JS_PATTERNS = $(strip $(foreach d,wasm shared,$(if $(shell find $(d) -name '*.go
 # with only Go installed) the host tests run without -race, with a warning.
 RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
 
-.PHONY: all run web test vet test-go test-wasm tools chromium fuzz bench clean
+.PHONY: all run web test vet test-go test-wasm tools chromium fuzz bench bench-full bench-go clean
 
 # The demo's bundle: the wasm app, wasm_exec.js from the toolchain that built
 # it, and brotli and gzip copies of both, all embedded by the demo server.
@@ -108,9 +110,21 @@ fuzz:
 		done; \
 	done
 
-# A later issue replaces this with the harness of the bench/ module, which
-# compares ssekit with tmaxmax/go-sse and r3labs/sse.
+# The side-by-side harness lives in its own module, bench/, so that the
+# peers it imports (tmaxmax/go-sse, r3labs/sse, launchdarkly/eventsource)
+# never enter this module's go.mod. Its figures never fail the build; its
+# exit status says only whether every measurement could be made.
+# BENCHFLAGS go to the harness, e.g. BENCHFLAGS=-scenario=fanout,decode.
+BENCHFLAGS ?=
+
 bench:
+	cd bench && $(GO) run ./cmd/ssekit-bench -short $(BENCHFLAGS)
+
+bench-full:
+	cd bench && $(GO) run ./cmd/ssekit-bench -out RESULTS.md $(BENCHFLAGS)
+
+# The module's own benchmarks: every Benchmark of ./..., with allocations.
+bench-go:
 	$(GO) test -run=NONE -bench=. -benchmem ./...
 
 clean:
