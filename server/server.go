@@ -215,10 +215,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 	}()
 	defer context.AfterFunc(r.Context(), func() { c.end(r.Context().Err()) })()
 	defer c.heartbeat(s.cfg.heartbeat).stop()
-	var frames [][]byte
 	for {
-		var end error
-		frames, end = sub.Fetch(frames[:0])
+		// The frames slice comes from a pool, like the write buffer: a
+		// backlog's slice is reused by the next batch, and an idle stream
+		// holds none.
+		fp := frameSlices.Get().(*[][]byte)
+		frames, end := sub.Fetch((*fp)[:0])
 		if len(head) > 0 || len(frames) > 0 {
 			if err := s.write(w, rc, head, frames); err != nil {
 				// A client that stops reading holds the write until its
@@ -230,13 +232,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sub Subscription
 				return err
 			}
 			s.counters.delivered.Add(uint64(len(frames)))
-			clear(frames) // do not pin shared frames while idle
-			if cap(frames) > 256 {
-				frames = nil // nor a burst's slice
-			}
 			head = nil
 			c.wrote.Store(true)
 		}
+		clear(frames) // do not pin shared frames from the pool
+		*fp = frames[:0]
+		frameSlices.Put(fp)
 		if end != nil {
 			if errors.Is(end, ErrSlowConsumer) {
 				s.counters.evicted.Add(1)
@@ -282,7 +283,10 @@ func (s *Server) DisconnectAll() {
 // still reaches a slow but live client).
 const writeChunk = 64 << 10
 
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
+var (
+	writeBufs   = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
+	frameSlices = sync.Pool{New: func() any { f := make([][]byte, 0, 64); return &f }}
+)
 
 // write writes head and frames, coalesced, then flushes.
 func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, head []byte, frames [][]byte) error {

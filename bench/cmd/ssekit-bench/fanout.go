@@ -37,20 +37,19 @@ func runFanout(ctx context.Context, c *config) error {
 	rec.Note(fanoutTable, "Reference points given with the task (a 2-core box): go-sse about 4.3 M deliveries/s at N = 1,000, r3labs about 0.84 M/s; ssekit's target is at least twice go-sse, with allocations per publish independent of N.")
 	for _, t := range []string{fanoutTable, fanoutLatTable} {
 		rec.Gap(t, "deliveries/s", "In process, a write costs nothing, so the figure is the cost of reaching each subscriber. go-sse writes every subscriber from one "+
-			"goroutine (Joe), a loop of WriteTo calls; ssekit wakes each connection's writer goroutine (queue push, channel signal, scheduler, a five-case select, "+
-			"a timer reset, ResponseController calls), about 0.7–1 µs of CPU per wake-up against go-sse's 0.2 µs per delivery. That buys what go-sse's loop "+
+			"goroutine (Joe), a loop of WriteTo calls; ssekit wakes each connection's writer goroutine (queue push, channel signal, scheduler, a two-way select, "+
+			"ResponseController calls), about 1 µs of CPU per wake-up against go-sse's 0.2 µs per delivery. That buys what go-sse's loop "+
 			"cannot do: one slow client does not stall the others (scenario 5), and writes run on every core. Under sustained load a backlog lets ssekit coalesce "+
-			"(one write and one flush per batch), which is where it catches up. What would close the gap: a cheaper wake-up (no timer reset per write, fewer "+
-			"select cases, skipping the select when frames are already waiting) and bounded write coalescing (see the bytes row).")
+			"(writes of up to 64 KiB, one flush per batch), which is where it is ahead. What would close the gap when events come one at a time: fewer "+
+			"wake-ups, such as a writer that looks for more frames briefly before parking, or writers shared by idle connections.")
 		rec.Gap(t, "CPU time per delivery", "CPU per delivery: see the deliveries/s note above; at N = 10,000 the writers rarely find more than one frame waiting, "+
 			"so ssekit pays a wake-up per delivery.")
 	}
-	rec.Gap(fanoutTable, "bytes allocated", "Bytes per publish: ssekit's writer appends a backlog into one buffer and, after the write, drops any buffer that grew past "+
-		"64 KiB (server/server.go, stream: `if cap(buf) > 64<<10 { buf = nil }`); a backlog of more than ~380 frames makes every batch regrow it from nothing. "+
-		"Coalescing into writes of at most 64 KiB (one flush at the end) keeps the buffer bounded and removes the regrowth: in a prototype, N = 1,000 went from "+
-		"297 KiB and 22 allocations per publish to 25 KiB and 6, and CPU per delivery from 291 to 190 ns.")
-	rec.Gap(fanoutTable, "allocations per publish", "Allocations per publish: the regrowth above, and server.CheckFrame's string(frame) conversions (2 per publish, "+
-		"fixed with bytes.HasPrefix/bytes.Contains); at N = 10,000 per-connection slices (queue, fetched frames, write buffer) still growing in the window.")
+	rec.Gap(fanoutTable, "bytes allocated", "Bytes per publish: besides the frame, its ID and the JSON encoding, each writer fetches its backlog into a slice "+
+		"that it drops when it grew past 256 frames, so that an idle stream does not keep it; under a sustained backlog of hundreds of frames the slice "+
+		"regrows at every batch. Reusing it (a pool, or keeping it up to the queue limit) would remove most of these bytes.")
+	rec.Gap(fanoutTable, "allocations per publish", "Allocations per publish: the slice regrowth above; the frame, its ID string and the JSON encoding are "+
+		"a fixed handful per publish whatever N.")
 	ns := pick(c, []int{100, 1000, 10000}, []int{100, 1000, 10000})
 	window := pick(c, 300*time.Millisecond, time.Second)
 	for round := range c.rounds {

@@ -49,10 +49,9 @@ func runIdle(ctx context.Context, c *config) error {
 	}
 	rec.Note(idleTable, "The bare handler is the floor for the heap, not for stacks: its request goroutine keeps an 8 KiB stack, while go-sse's, parked "+
 		"in Joe.Subscribe, is shrunk to 4 KiB by the garbage collector; net/http adds a 2 KiB background-read goroutine per connection to every one of them.")
-	rec.Gap(idleTable, "heap", "Memory per idle connection: ssekit keeps each stream's 4 KiB write buffer for its whole life (server/server.go, stream: "+
-		"`buf := append(make([]byte, 0, 4096), s.hello...)`), about two thirds of what it holds over the bare handler. Taking the buffer from a sync.Pool for each "+
-		"write and returning it afterwards would leave an idle stream without one.")
-	rec.Note(idleTable, "ssekit holds per stream: its goroutine and stack, the 4 KiB write buffer (kept for the next batch), a heartbeat timer, the subscription's queue and "+
+	rec.Gap(idleTable, "heap", "Memory per idle connection: over the bare handler ssekit holds its subscription queue, the per-stream wake-up "+
+		"channel and heartbeat timer, and the per-IP bookkeeping; its write buffer comes from a pool and is not held while idle.")
+	rec.Note(idleTable, "ssekit holds per stream: its goroutine and stack, a heartbeat timer and wake-up channel, the subscription's queue and "+
 		"the per-IP bookkeeping; go-sse its Session and a map entry in Joe; r3labs a 64-slot channel, a Subscriber and an extra goroutine per request waiting on the "+
 		"request's context.")
 	return nil
