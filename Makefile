@@ -3,7 +3,7 @@
 #   make run         build the demo's wasm bundle and serve the demo (ARGS=-h for its flags)
 #   make web         build the demo's wasm bundle into web/static, precompressed
 #   make test        vet, host tests, browser tests: what CI runs (.ci/run)
-#   make vet         gofmt, go vet for the host and for js/wasm
+#   make vet         no build outputs or big files in git, gofmt, go vet (host and js/wasm)
 #   make test-go     go test -race ./... on the host
 #   make test-wasm   the js/wasm packages' tests, in headless Chromium
 #   make fuzz        every Fuzz target for $(FUZZTIME) each
@@ -61,6 +61,7 @@ test:
 	@$(MAKE) --no-print-directory test-wasm
 
 vet:
+	@scripts/check-tree.sh
 	@files=$$(gofmt -l .); \
 	if [ -n "$$files" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
