@@ -11,7 +11,10 @@ import (
 const app = "https://app.example"
 
 // TestCORS checks preflights and actual requests from pages of other
-// origins (SPEC C22–C24).
+// origins: what a cross-origin EventSource, with or without credentials, and
+// a preflight for Last-Event-ID need (WPT eventsource/request-credentials,
+// eventsource/eventsource-cross-origin and
+// eventsource/eventsource-cross-origin-preflight).
 func TestCORS(t *testing.T) {
 	t.Parallel()
 	credentialed := start(t, nil, server.CORS(server.CORSOptions{

@@ -19,8 +19,11 @@ import (
 )
 
 // TestStreamHeaders checks the response that makes a browser's EventSource
-// announce the connection (SPEC S16, C01): 200, text/event-stream, no
-// caching, no Content-Length, sent before any event is published.
+// announce the connection: 200, text/event-stream, no caching, no
+// Content-Length, sent before any event is published. WHATWG HTML §9.2.2
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface)
+// requires the status and the content type; WPT
+// eventsource/eventsource-onopen checks the open event that follows.
 func TestStreamHeaders(t *testing.T) {
 	t.Parallel()
 	h := start(t, nil, nil)

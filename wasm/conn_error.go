@@ -20,7 +20,7 @@ import "time"
 //
 // The native error event carries no reason, so for the native transport
 // Closed is read from readyState inside the event, the only way a browser
-// tells the two apart (SPEC C35), and Status and Delay are zero.
+// tells the two apart, and Status and Delay are zero.
 type ConnError struct {
 	// Closed is true when the source will not reconnect.
 	Closed bool

@@ -94,25 +94,30 @@
 //		Body:   []byte(`{"topics":["prices"]}`),
 //	}))
 //
-// It keeps the EventSource rules (SPEC C37–C39): it sends Accept:
-// text/event-stream, cache mode no-store and, on reconnection, Last-Event-ID;
-// it accepts only a 200 whose content type is text/event-stream (the MIME
-// essence, case-insensitive, parameters ignored); a 204 stops it for good;
-// any other refusal fails it; a clean end of the body reconnects after the
-// reconnection time. Beyond EventSource, it reports the HTTP status in the
-// [ConnError], retries 429 and 5xx responses honouring Retry-After (see
-// [WithRetryStatus]), and waits longer after each failure in a row, with
-// jitter, up to a cap (see [Backoff] and [WithBackoff]); the first retry
-// still waits just the reconnection time the server set with retry.
+// It keeps the EventSource rules of WHATWG HTML §9.2.2
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface)
+// and §9.2.3
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model):
+// it sends Accept: text/event-stream, cache mode no-store and, on
+// reconnection, Last-Event-ID; it accepts only a 200 whose content type is
+// text/event-stream (the MIME essence, case-insensitive, parameters
+// ignored); a 204 stops it for good; any other refusal fails it; a clean end
+// of the body reconnects after the reconnection time. Beyond EventSource, it
+// reports the HTTP status in the [ConnError], retries 429 and 5xx responses
+// honouring Retry-After (see [WithRetryStatus]), and waits longer after each
+// failure in a row, with jitter, up to a cap (see [Backoff] and
+// [WithBackoff]); the first retry still waits just the reconnection time the
+// server set with retry.
 //
 // fetch() reports a CORS refusal as it reports a network error, so the
 // fetch transport retries it with backoff where EventSource would give up.
 //
 // Unlike some fetch-based clients it keeps reading while the page is
-// hidden, as EventSource does (SPEC C40); a browser may still slow the
-// timers of a hidden page, and with them the waits before reconnecting.
-// A server that takes the POST needs server.WithMethods, and one on
-// another origin must allow the Last-Event-ID header in CORS (SPEC C24).
+// hidden, as EventSource does; a browser may still slow the timers of a
+// hidden page, and with them the waits before reconnecting. A server that
+// takes the POST needs server.WithMethods, and one on another origin must
+// allow the Last-Event-ID header in CORS: a fetch() request that sets it can
+// need a preflight that allows it (whatwg/fetch#568 tracks safelisting it).
 //
 // # Closing
 //

@@ -17,8 +17,10 @@ import (
 
 // fetcher reads the stream with fetch() and response.body.getReader(),
 // decodes it with an [sse.Decoder] and reconnects by the EventSource rules
-// (SPEC C37–C39), with backoff after failures. One goroutine, run, owns
-// everything but the fields under mu; it alone awaits promises.
+// of WHATWG HTML §9.2.3
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model),
+// with backoff after failures. One goroutine, run, owns everything but the
+// fields under mu; it alone awaits promises.
 type fetcher struct {
 	s            *Source
 	url          string            // absolute
@@ -124,7 +126,11 @@ func construct(class string, args ...any) error {
 	return err
 }
 
-// init returns fetch's RequestInit for one attempt (SPEC C39).
+// init returns fetch's RequestInit for one attempt, shaped like the request
+// of EventSource's constructor in WHATWG HTML §9.2.2
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface):
+// Accept: text/event-stream unless the caller set its own, cache mode
+// no-store, and the credentials mode.
 func (f *fetcher) init(signal safejs.Value) map[string]any {
 	h := make(map[string]any, len(f.header)+2)
 	if f.accept {
@@ -133,7 +139,7 @@ func (f *fetcher) init(signal safejs.Value) map[string]any {
 	for k, v := range f.header {
 		h[k] = v
 	}
-	if f.lastID != "" { // never on the first request unless the caller asked (SPEC C16)
+	if f.lastID != "" { // never on the first request unless the caller asked (§9.2.3 sets it on reconnection)
 		h["Last-Event-ID"] = client.HeaderValue(f.lastID)
 	}
 	init := map[string]any{
@@ -231,7 +237,7 @@ func (f *fetcher) attempt() (wait time.Duration, again bool) {
 		resp, err = await(promise)
 	}
 	if f.stopped() {
-		return 0, false // the AbortError of Close: no error, no retry (SPEC C38)
+		return 0, false // the AbortError of Close: no error, no retry
 	}
 	if err != nil {
 		err = thrown(err)
@@ -250,7 +256,7 @@ func (f *fetcher) attempt() (wait time.Duration, again bool) {
 	case client.ActionAccept:
 		return f.read(resp, ctrl)
 	case client.ActionRetry:
-		abort(ctrl) // the body is never read (SPEC C06)
+		abort(ctrl) // the body is never read, as EventSource never reads a refused response (§9.2.2)
 		return f.retry(status, d.Reason, d.RetryAfter, nil)
 	}
 	abort(ctrl)
@@ -258,7 +264,7 @@ func (f *fetcher) attempt() (wait time.Duration, again bool) {
 }
 
 // read announces the connection and dispatches the body's events until it
-// ends (SPEC C38, C39).
+// ends.
 func (f *fetcher) read(resp, ctrl safejs.Value) (wait time.Duration, again bool) {
 	f.rc.Connected()
 	origin := originOf(stringProp(resp, "url"))
@@ -273,7 +279,8 @@ func (f *fetcher) read(resp, ctrl safejs.Value) (wait time.Duration, again bool)
 		err = thrown(rerr)
 	} else {
 		// A fresh decoder per response, seeded with the last event ID; the
-		// reconnection time lives in f.rc across responses (SPEC C39).
+		// reconnection time lives in f.rc across responses. EventSource keeps
+		// both on the object, across reconnections (§9.2.2).
 		dec := sse.NewDecoder(&bodyReader{reader: reader})
 		dec.SetLastEventID(f.lastID)
 		if f.maxEventSize > 0 {
@@ -298,7 +305,7 @@ func (f *fetcher) read(resp, ctrl safejs.Value) (wait time.Duration, again bool)
 	if f.stopped() {
 		return 0, false
 	}
-	if err == io.EOF { // a clean end reconnects (SPEC C04)
+	if err == io.EOF { // a clean end reconnects, as in EventSource (§9.2.2)
 		d := f.rc.Ended()
 		f.s.setState(StateConnecting)
 		f.s.d.PostError(&ConnError{Reason: "the stream ended", Delay: d})

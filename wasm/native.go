@@ -32,7 +32,9 @@ type added struct {
 	fn  safejs.Func
 }
 
-// startNative creates the EventSource (SPEC §2.6) and its listeners.
+// startNative creates the EventSource of WHATWG HTML §9.2.2
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface)
+// and its listeners.
 func startNative(s *Source, url string, cfg *config) (*native, error) {
 	ctor, err := safejs.Global().Get("EventSource")
 	if err != nil || ctor.Type() != safejs.TypeFunction {
@@ -98,8 +100,10 @@ func (n *native) handleOpen(safejs.Value, []safejs.Value) any {
 }
 
 // handleError reads readyState at the moment of the error event: CONNECTING
-// means the browser reconnects, CLOSED that it failed the connection (SPEC
-// C35). The event itself says nothing more.
+// means the browser reconnects, CLOSED that it failed the connection, as
+// WHATWG HTML §9.2.3
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model)
+// defines the two. The event itself says nothing more.
 func (n *native) handleError(safejs.Value, []safejs.Value) any {
 	closed := true
 	if rs, err := mustGet(n.es, "readyState").Int(); err == nil && rs != int(StateClosed) {
@@ -150,8 +154,8 @@ func (n *native) listenLocked(name string) error {
 	return nil
 }
 
-// close closes the EventSource, which fires nothing afterwards (SPEC
-// §2.7), then removes and releases the listeners.
+// close closes the EventSource, which fires nothing afterwards (§9.2.2,
+// §9.2.3), then removes and releases the listeners.
 func (n *native) close() {
 	n.mu.Lock()
 	defer n.mu.Unlock()

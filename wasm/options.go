@@ -45,8 +45,8 @@ type Request struct {
 	Body []byte
 	// Credentials is fetch's credentials mode: "omit", "same-origin" or
 	// "include". "" means "include" with [WithCredentials] and
-	// "same-origin" without, as the native EventSource sends cookies (SPEC
-	// C22).
+	// "same-origin" without, as the native EventSource sends cookies (WPT
+	// eventsource/request-credentials).
 	Credentials string
 }
 
@@ -80,7 +80,8 @@ func (c *config) err() error {
 
 // WithCredentials sends cookies and HTTP authentication with a cross-origin
 // request: EventSource's withCredentials, or fetch's credentials "include"
-// (SPEC C22). The server must answer with the matching CORS headers.
+// (WPT eventsource/request-credentials). The server must answer with the
+// matching CORS headers.
 func WithCredentials() Option {
 	return func(c *config) { c.credentials = true }
 }

@@ -17,8 +17,10 @@ import (
 // method gives "connecting", "open" or "closed".
 type ReadyState = client.ReadyState
 
-// The states of a [Source] (SPEC §2.9). They are EventSource's CONNECTING,
-// OPEN and CLOSED, named as net/http names its ConnState values.
+// The states of a [Source]. They are EventSource's CONNECTING, OPEN and
+// CLOSED of WHATWG HTML §9.2.2
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface),
+// named as net/http names its ConnState values.
 const (
 	// StateConnecting: not connected yet, or waiting to reconnect.
 	StateConnecting = client.Connecting
@@ -72,7 +74,7 @@ type transport interface {
 // nobody to hear them.
 //
 // Open returns an error for an invalid option, and for a URL the browser
-// cannot parse (the SyntaxError of new EventSource, SPEC C27). Everything
+// cannot parse (the SyntaxError of new EventSource, §9.2.2). Everything
 // that happens later, including a refused connection, goes to the
 // [Source.OnError] handlers.
 func Open(url string, opts ...Option) (*Source, error) {
@@ -123,9 +125,11 @@ func (s *Source) setState(st ReadyState) {
 
 // LastEventID returns the stream's last event ID: what the source sends as
 // Last-Event-ID when it reconnects. With the fetch transport it is exact,
-// including IDs set by blocks without data (SPEC C19). The native
-// EventSource does not expose it, so there it is the ID of the last event
-// delivered to one of the source's listeners.
+// including IDs set by blocks without data, which the dispatch steps of
+// WHATWG HTML §9.2.6
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage)
+// commit too. The native EventSource does not expose it, so there it is the
+// ID of the last event delivered to one of the source's listeners.
 func (s *Source) LastEventID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,7 +145,7 @@ func (s *Source) setLastID(id string) {
 // Close closes the source: the EventSource is closed or the fetch aborted,
 // pending reconnection is cancelled and ReadyState becomes [StateClosed]. Once
 // Close has returned no handler starts, and events that arrived but were
-// not yet handled are dropped, as EventSource.close() drops them (SPEC C02);
+// not yet handled are dropped, as EventSource.close() drops them (§9.2.6);
 // a handler that is running, such as the one calling Close, finishes.
 //
 // Close releases the source's JavaScript functions; the fetch transport
@@ -184,7 +188,9 @@ func (s *Source) OnMessage(fn func(ev sse.Event)) (off func()) {
 }
 
 // OnOpen registers fn for every opened connection: the first and each
-// reconnection (SPEC C34).
+// reconnection, as EventSource fires open each time it announces the
+// connection; see WHATWG HTML §9.2.3
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model).
 func (s *Source) OnOpen(fn func()) (off func()) { return s.d.OnOpen(fn) }
 
 // OnError registers fn for errors, of two kinds:

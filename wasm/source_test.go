@@ -120,7 +120,8 @@ func TestTypedDecode(t *testing.T) {
 }
 
 // open, a clean end (reconnect, error with CONNECTING), then a refusal
-// (error with CLOSED, no further request): SPEC C03, C04, C35.
+// (error with CLOSED, no further request), as in WPT
+// eventsource/eventsource-close and eventsource/eventsource-reconnect.
 func TestReadyStateTransitions(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -153,8 +154,8 @@ func TestReadyStateTransitions(t *testing.T) {
 }
 
 // Close in a handler: ReadyState is closed at once, no handler runs after
-// it, not even for events already read (SPEC C02), and no error is
-// reported for the abort (SPEC C38).
+// it, not even for events already read (WPT eventsource/eventsource-close),
+// and no error is reported for the abort.
 func TestCloseInHandler(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -214,7 +215,8 @@ func TestReconnectResumes(t *testing.T) {
 	}
 }
 
-// A 204 stops the source for good (SPEC C03, C37).
+// A 204 stops the source for good (WPT eventsource/eventsource-close and
+// eventsource/request-status-error).
 func TestNoContentStops(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -239,8 +241,9 @@ func TestNoContentStops(t *testing.T) {
 	}
 }
 
-// Refused responses: the native EventSource fails on any of them (SPEC
-// C06, C09); the fetch transport fails on a wrong content type and a 4xx.
+// Refused responses: the native EventSource fails on any of them (WPT
+// eventsource/request-status-error and eventsource/format-mime-valid-bogus);
+// the fetch transport fails on a wrong content type and a 4xx.
 func TestRefusedResponses(t *testing.T) {
 	tests := []struct {
 		name string
@@ -317,7 +320,8 @@ func TestFetchRetriesServerErrors(t *testing.T) {
 
 // The fetch transport sends the method, body and headers on every request,
 // Accept and no-store caching, and Last-Event-ID as UTF-8 on reconnection
-// (SPEC C16, C20, C21, C39).
+// (WPT eventsource/format-field-id, eventsource/request-accept and
+// eventsource/request-cache-control).
 func TestFetchRequest(t *testing.T) {
 	key := newKey(t)
 	url := script(t, key,

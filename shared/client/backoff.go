@@ -8,15 +8,18 @@ import (
 )
 
 // DefaultRetry is the reconnection time a source uses until the server
-// sets one with a retry field. The WHATWG standard leaves it to the user
-// agent ("a few seconds", SPEC C15); Chromium and Firefox use three.
+// sets one with a retry field. WHATWG HTML §9.2.2
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface)
+// leaves it to the user agent ("a few seconds"); Chromium and Firefox use
+// three.
 const DefaultRetry = 3 * time.Second
 
 // Backoff shapes the waits between failed connection attempts in a row: a
 // fetch() that rejected, a body that broke off, a status the caller retries
-// (by default 429 and 5xx). It adds what WHATWG HTML §9.2.3 permits ("wait
-// longer … exponential backoff after failed attempts") and what the native
-// EventSource does not do.
+// (by default 429 and 5xx). It adds what WHATWG HTML §9.2.3
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model)
+// permits ("wait longer … exponential backoff after failed attempts") and
+// what the native EventSource does not do.
 //
 // The first attempt after a failure waits the reconnection time alone, as a
 // browser would. The n-th failure in a row (n ≥ 2) waits
@@ -74,7 +77,8 @@ type Reconnect struct {
 	Backoff Backoff
 	// Retry is the reconnection time: [DefaultRetry] or what the caller
 	// chose at first, then the last value of a retry field. It persists
-	// across connections (SPEC C14, C15).
+	// across connections, as the reconnection time belongs to the
+	// EventSource (§9.2.2) and not to one response.
 	Retry time.Duration
 	// Rand returns a number in [0, 1) for the jitter; nil means
 	// math/rand/v2.Float64. Tests inject their own.
@@ -91,7 +95,7 @@ func (r *Reconnect) Failures() int { return r.failures }
 
 // Ended returns the wait after a stream that was accepted and then ended:
 // the reconnection time, as browsers wait after a clean end of the body
-// (SPEC C04, C38).
+// (§9.2.3; WPT eventsource/eventsource-reconnect).
 func (r *Reconnect) Ended() time.Duration { return max(r.Retry, 0) }
 
 // Failed records a failed attempt and returns the wait before the next one

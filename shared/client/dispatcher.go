@@ -17,8 +17,10 @@ type Meta struct {
 	ID string
 	// Type is the event type: the name of the event, or "message".
 	Type string
-	// Origin is the origin of the stream's final URL, after redirects
-	// (SPEC C08), such as "https://example.com".
+	// Origin is the origin of the stream's final URL, after redirects, such
+	// as "https://example.com": MessageEvent.origin in the dispatch steps of
+	// WHATWG HTML §9.2.6
+	// (https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage).
 	Origin string
 }
 
@@ -101,8 +103,10 @@ func NewDispatcher(fingerprint string) *Dispatcher {
 	}
 }
 
-// PostOpen queues an open notice: the connection was announced (SPEC
-// §2.7). It never blocks.
+// PostOpen queues an open notice: the connection was announced, in the
+// words of WHATWG HTML §9.2.3
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model).
+// It never blocks.
 func (d *Dispatcher) PostOpen() { d.post(notice{kind: kindOpen}) }
 
 // PostError queues an error for the [Dispatcher.OnError] handlers. It never
@@ -220,7 +224,8 @@ func (d *Dispatcher) OnMessage(fn func(ev sse.Event)) (off func()) {
 }
 
 // OnOpen registers fn for each announced connection: the first, and each
-// successful reconnection (SPEC C34).
+// successful reconnection, as EventSource fires open each time it announces
+// the connection (§9.2.3).
 func (d *Dispatcher) OnOpen(fn func()) (off func()) {
 	if fn == nil {
 		nilFunc("OnOpen")

@@ -6,7 +6,7 @@
 // fetch(), and leaves every decision to this package:
 //
 //   - [Decide] says what to do with a response: accept it, stop for good
-//     (204), fail, or retry after a wait (SPEC C37);
+//     (204), fail, or retry after a wait;
 //   - [IsEventStream] and [MediaType] compare the Content-Type's MIME
 //     essence as WHATWG MIME Sniffing parses it;
 //   - [Reconnect] and [Backoff] say how long to wait before reconnecting:
@@ -22,8 +22,10 @@
 // ([Meta], [ReadyState], [Backoff]); this package is for the wasm package
 // and for tests.
 //
-// SPEC refers to the project's digest of the WHATWG HTML "Server-sent
-// events" section and of web-platform-tests, shared/SPEC.md in the
-// project's design notes; §9.2.x are sections of the HTML standard,
-// https://html.spec.whatwg.org/multipage/server-sent-events.html.
+// Comments in this package cite the rules they follow. A §9.2.x is a
+// subsection of the "Server-sent events" section of the WHATWG HTML
+// standard, https://html.spec.whatwg.org/multipage/server-sent-events.html,
+// such as §9.2.2 The EventSource interface or §9.2.3 Processing model; "WPT"
+// followed by a name is a web-platform-tests test in its eventsource/
+// directory.
 package client

@@ -24,10 +24,12 @@ func MediaType(contentType string) (essence string, ok bool) {
 
 // IsEventStream reports whether a Content-Type header value names
 // text/event-stream: the essence compared case-insensitively and parameters
-// ignored, the fix proposed for whatwg/html#7630 (SPEC C09–C13). So
+// ignored, the fix proposed for whatwg/html#7630. So
 // "text/event-stream;charset=windows-1252", "Text/Event-Stream" and
-// "text/event-stream;" are accepted, and "text/event-streamX", "x bogus"
-// and "" are not.
+// "text/event-stream;" are accepted, and "text/event-streamX", "x bogus" and
+// "" are not. WPT eventsource/format-mime-trailing-semicolon,
+// eventsource/format-utf-8, eventsource/format-mime-valid-bogus and
+// eventsource/format-mime-bogus check some of these cases in browsers.
 func IsEventStream(contentType string) bool {
 	essence, ok := MediaType(contentType)
 	return ok && essence == "text/event-stream"

@@ -13,18 +13,18 @@ var mediaTypeTests = []struct {
 	ok      bool
 }{
 	{"text/event-stream", "text/event-stream", true},
-	{"text/event-stream;", "text/event-stream", true},                       // C11
-	{"text/event-stream;charset=windows-1252", "text/event-stream", true},   // C12
+	{"text/event-stream;", "text/event-stream", true},                       // WPT eventsource/format-mime-trailing-semicolon
+	{"text/event-stream;charset=windows-1252", "text/event-stream", true},   // WPT eventsource/format-utf-8
 	{"text/event-stream; charset=utf-8", "text/event-stream", true},         // parameters ignored
-	{"Text/Event-Stream", "text/event-stream", true},                        // C13: case-insensitive
+	{"Text/Event-Stream", "text/event-stream", true},                        // case-insensitive (whatwg/html#7630)
 	{"  text/event-stream \t", "text/event-stream", true},                   // surrounding whitespace
 	{"text/event-stream ;charset=x", "text/event-stream", true},             // whitespace before ;
 	{"text/event-stream;;;=bogus", "text/event-stream", true},               // bad parameters never fail
 	{"text/event-stream;charset=\"unterminated", "text/event-stream", true}, // nor unterminated quotes
-	{"text/x-bogus", "text/x-bogus", true},                                  // C09: a type, not ours
+	{"text/x-bogus", "text/x-bogus", true},                                  // a type, not ours (WPT eventsource/format-mime-valid-bogus)
 	{"text/event-streamX", "text/event-streamx", true},                      // not a prefix match
-	{"x bogus", "", false},                                                  // C10
-	{"", "", false},                                                         // C13: no content type
+	{"x bogus", "", false},                                                  // WPT eventsource/format-mime-bogus
+	{"", "", false},                                                         // no content type
 	{"text", "", false},
 	{"text/", "", false},
 	{"/event-stream", "", false},

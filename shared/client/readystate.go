@@ -3,7 +3,8 @@ package client
 import "strconv"
 
 // ReadyState is the state of a connection, with the values of
-// EventSource.readyState (WHATWG HTML §9.2.2, SPEC §2.9).
+// EventSource.readyState, WHATWG HTML §9.2.2
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface).
 type ReadyState int32
 
 const (

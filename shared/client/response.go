@@ -23,11 +23,15 @@ const (
 	// stream.
 	ActionAccept Action = iota + 1
 	// ActionStop: the server said there is nothing more (204 No Content);
-	// close and never reconnect (SPEC C03, C37).
+	// close and never reconnect. WHATWG HTML §9.2.1
+	// (https://html.spec.whatwg.org/multipage/server-sent-events.html#server-sent-events-intro)
+	// tells servers to stop a client this way.
 	ActionStop
 	// ActionFail: fail the connection; close and never reconnect, as the
 	// native EventSource does for any status but 200 and for a wrong
-	// content type (SPEC C06, C09–C13).
+	// content type. WHATWG HTML §9.2.2
+	// (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface)
+	// requires this; WPT eventsource/request-status-error checks it.
 	ActionFail
 	// ActionRetry: the failure is worth another attempt (by default a 429
 	// or a 5xx); wait as the backoff says, but not less than
@@ -63,19 +67,20 @@ type Decision struct {
 }
 
 // RetryStatus is the default rule for which statuses are retried: 429 Too
-// Many Requests and every 5xx. The native EventSource retries none (SPEC
-// C06); a server that is overloaded or restarting is worth waiting for.
+// Many Requests and every 5xx. The native EventSource retries none (§9.2.2;
+// WPT eventsource/request-status-error); a server that is overloaded or
+// restarting is worth waiting for.
 func RetryStatus(status int) bool {
 	return status == 429 || 500 <= status && status <= 599
 }
 
 // Decide applies the connection outcome rules of the fetch transport to a
-// response (SPEC C37): 200 with a text/event-stream content type (see
-// [IsEventStream]) is accepted; 204 stops for good; a status for which
-// retry returns true is retried, honouring Retry-After (seconds or an HTTP
-// date, relative to now); every other status, and a 200 of another content
-// type, fails. A nil retry means [RetryStatus]. The body of a response
-// that is not accepted is never read.
+// response: 200 with a text/event-stream content type (see [IsEventStream])
+// is accepted; 204 stops for good; a status for which retry returns true is
+// retried, honouring Retry-After (seconds or an HTTP date, relative to now);
+// every other status, and a 200 of another content type, fails. A nil retry
+// means [RetryStatus]. The body of a response that is not accepted is never
+// read.
 func Decide(r Response, now time.Time, retry func(status int) bool) Decision {
 	if retry == nil {
 		retry = RetryStatus
@@ -152,7 +157,10 @@ func isDigits(s string) bool {
 // of s's UTF-8 encoding as one code point U+0000–U+00FF. Headers values in
 // fetch are ByteStrings; passing a Go string straight through would make
 // "…" throw a TypeError instead of sending E2 80 A6, as the native
-// EventSource sends Last-Event-ID (SPEC C16, §2.8).
+// EventSource sends Last-Event-ID: the last event ID string encoded as
+// UTF-8, as WHATWG HTML §9.2.3
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model)
+// requires; WPT eventsource/format-field-id checks it.
 func HeaderValue(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {

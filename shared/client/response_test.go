@@ -122,7 +122,7 @@ func TestHeaderValue(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", ""},
 		{"abc-1", "abc-1"},
-		{"…", "\u00e2\u0080\u00a6"}, // SPEC C16: the bytes E2 80 A6
+		{"…", "\u00e2\u0080\u00a6"}, // the bytes E2 80 A6, as EventSource sends them
 		{"é1", "\u00c3\u00a91"},
 		{"\xff", "\u00ff"}, // not UTF-8: still byte for byte
 	}

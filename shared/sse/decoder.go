@@ -9,9 +9,11 @@ import (
 )
 
 // Decoder reads events from an event stream the way a browser's EventSource
-// does (WHATWG HTML §9.2.6): it strips one leading byte order mark, splits
-// lines on CR, LF and CRLF wherever the reads fall, repairs invalid UTF-8 as
-// TextDecoder does, and dispatches an event at each blank line.
+// does, following WHATWG HTML §9.2.6
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+// it strips one leading byte order mark, splits lines on CR, LF and CRLF
+// wherever the reads fall, repairs invalid UTF-8 as TextDecoder does, and
+// dispatches an event at each blank line.
 //
 // A Decoder is incremental: it hands out each event as soon as the blank line
 // that ends it has been read, without waiting for more input, and any split of
@@ -73,9 +75,10 @@ func (d *Decoder) SetMaxEventSize(n int) {
 // LastEventID returns the stream's last event ID string after everything read
 // so far: what a browser would send as Last-Event-ID if it reconnected now.
 // Every blank line commits the id field seen before it, even in a block with
-// no data (SPEC C19); an id containing U+0000 is ignored; an empty id resets
-// it to "". An id in a block that the stream never finished is not committed
-// (SPEC C18).
+// no data, because the dispatch steps of §9.2.6 set the last event ID string
+// before they look at the data buffer; an id containing U+0000 is ignored; an
+// empty id resets it to "". An id in a block that the stream never finished
+// is not committed (WPT eventsource/format-data-before-final-empty-line).
 func (d *Decoder) LastEventID() string { return d.lastID }
 
 // SetLastEventID seeds the last event ID, as a browser carries it into the
@@ -93,7 +96,7 @@ func (d *Decoder) Retry() (time.Duration, bool) { return d.retry, d.hasRetry }
 
 // Next returns the next event in the stream. At the end of the stream it
 // returns [io.EOF]; an event whose block the stream did not finish with a
-// blank line is discarded, as browsers do (SPEC §2.3). It returns the reader's
+// blank line is discarded, as browsers do (§9.2.6). It returns the reader's
 // other errors as they are, and a [*LimitError] for an event or a line over
 // the limit. Once Next has returned an error it returns the same one again.
 func (d *Decoder) Next() (Event, error) {
@@ -272,7 +275,7 @@ func (d *Decoder) processLine(line []byte) error {
 		}
 	case "id":
 		if bytes.IndexByte(value, 0) >= 0 {
-			return nil // ignored entirely, the old value stays (SPEC C17)
+			return nil // ignored entirely, the old value stays (WPT eventsource/format-field-id-null)
 		}
 		d.scratch = appendUTF8(d.scratch[:0], value)
 		if string(d.scratch) != d.idBuf {

@@ -17,9 +17,13 @@ func typed(typ, data, id string) sse.Event {
 	return sse.Event{Type: typ, Data: data, ID: id}
 }
 
-// decodeCase is one row of the decoder table. Rule references are to
-// /work/shared/SPEC.md: §2.x sections, C-scenarios, S-rows and "Rules
-// implementations most often get wrong" (rule 1–4).
+// decodeCase is one row of the decoder table. The groups of rows follow
+// WHATWG HTML §9.2.5
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream)
+// and WHATWG HTML §9.2.6
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation),
+// and the web-platform-tests in eventsource/ (WPT) that check browsers
+// against them; the rows taken from a WPT test say so.
 type decodeCase struct {
 	name     string
 	in       string
@@ -33,7 +37,7 @@ type decodeCase struct {
 var longComment = strings.Repeat("x", 2049)
 
 var decodeCases = []decodeCase{
-	// §2.1–2.3 framing and dispatch.
+	// §9.2.5–9.2.6 framing, fields and dispatch.
 	{name: "empty input", in: ""},
 	{name: "single event", in: "data: hello\n\n", want: []sse.Event{msg("hello", "")}},
 	{name: "no space after colon", in: "data:hello\n\n", want: []sse.Event{msg("hello", "")}},
@@ -55,7 +59,7 @@ var decodeCases = []decodeCase{
 	{name: "NUL in data", in: "data: a\x00b\n\n", want: []sse.Event{msg("a\x00b", "")}},
 	{name: "data NUL then blank lines", in: "data:\x00\n\n\n\n", want: []sse.Event{msg("\x00", "")}},
 
-	// §2.3 comments and unknown fields.
+	// §9.2.6 comments and unknown fields.
 	{name: "comments ignored", in: ": hi\ndata: a\n: there\ndata: b\n\n", want: []sse.Event{msg("a\nb", "")}},
 	{name: "comment block", in: ":\n\n"},
 	{name: "comment looks like data", in: ":data: x\n\n"},
@@ -94,7 +98,7 @@ var decodeCases = []decodeCase{
 		want: []sse.Event{msg("test\n\ntest", "")},
 	},
 
-	// §2.3 EOF: pending data is discarded.
+	// §9.2.6 end of the stream: pending data is discarded.
 	{name: "unterminated line", in: "data: x"},
 	{name: "unterminated block", in: "data: a\n\ndata: b\n", want: []sse.Event{msg("a", "")}},
 	{name: "unterminated block CRLF", in: "data: a\r\n"},
@@ -102,7 +106,8 @@ var decodeCases = []decodeCase{
 	{name: "final lone CR blank line", in: "data: a\n\r", want: []sse.Event{msg("a", "")}},
 	{name: "final CR CR", in: "data: a\r\r", want: []sse.Event{msg("a", "")}},
 
-	// §2.2 line ends; rule 1.
+	// §9.2.6 line ends: CRLF, a lone LF or a lone CR, which ends the line at
+	// once.
 	{name: "CRLF", in: "data: a\r\ndata: b\r\n\r\n", want: []sse.Event{msg("a\nb", "")}},
 	{name: "CR", in: "data: a\rdata: b\r\r", want: []sse.Event{msg("a\nb", "")}},
 	{name: "mixed line ends", in: "data: a\rdata: b\ndata: c\r\ndata: d\n\r\n", want: []sse.Event{msg("a\nb\nc\nd", "")}},
@@ -111,7 +116,8 @@ var decodeCases = []decodeCase{
 	{name: "CRLF CRLF", in: "data: a\r\n\r\ndata: b\r\n\r\n", want: []sse.Event{msg("a", ""), msg("b", "")}},
 	{name: "CR events", in: "id: 1\revent: e\rdata: a\r\rdata: b\r\r", want: []sse.Event{typed("e", "a", "1"), msg("b", "1")}, lastID: "1"},
 
-	// §2.4 event type; rule 3.
+	// §9.2.6 event type; every blank line resets it, even in a block without
+	// data.
 	{name: "event type", in: "event: add\ndata: 1\n\n", want: []sse.Event{typed("add", "1", "")}},
 	{name: "empty type is message", in: "event:\ndata: 1\n\n", want: []sse.Event{msg("1", "")}},
 	{name: "space type is message", in: "event: \ndata: 1\n\n", want: []sse.Event{msg("1", "")}},
@@ -124,7 +130,11 @@ var decodeCases = []decodeCase{
 	{name: "type after data", in: "data: x\nevent: late\n\n", want: []sse.Event{typed("late", "x", "")}},
 	{name: "NUL in type", in: "event: a\x00\ndata: x\n\n", want: []sse.Event{typed("a\x00", "x", "")}},
 
-	// §2.4–2.5 last event ID; rule 2; C16–C19.
+	// §9.2.6 last event ID: every blank line commits it, even in a block
+	// without data; an id containing U+0000 is ignored (WPT
+	// eventsource/format-field-id-null); an id in an unfinished block is not
+	// committed (WPT eventsource/format-data-before-final-empty-line); a
+	// non-ASCII id is kept as is (WPT eventsource/format-field-id).
 	{name: "id", in: "id: 1\ndata: a\n\n", want: []sse.Event{msg("a", "1")}, lastID: "1"},
 	{name: "id persists", in: "id: 1\ndata: a\n\ndata: b\n\n", want: []sse.Event{msg("a", "1"), msg("b", "1")}, lastID: "1"},
 	{name: "id after data", in: "data: a\nid: 2\n\n", want: []sse.Event{msg("a", "2")}, lastID: "2"},
@@ -144,7 +154,9 @@ var decodeCases = []decodeCase{
 	{name: "id is case-sensitive", in: "ID: 1\n\nId: 2\n\n"},
 	{name: "id invalid UTF-8", in: "id: \xFF\n\n", lastID: "\uFFFD"},
 
-	// SetLastEventID seeding (§2.10: the ID carries across reconnections).
+	// SetLastEventID seeding: browsers carry the ID into the response after a
+	// reconnection (WPT eventsource/format-field-id-2), although §9.2.6 gives
+	// each stream fresh buffers.
 	{name: "seeded id reported", seedID: "abc", in: "data: x\n\n", want: []sse.Event{msg("x", "abc")}, lastID: "abc"},
 	{name: "seeded id reset", seedID: "abc", in: "id\ndata: x\n\n", want: []sse.Event{msg("x", "")}},
 	{name: "seeded id kept on NUL", seedID: "abc", in: "id: \x00\ndata: x\n\n", want: []sse.Event{msg("x", "abc")}, lastID: "abc"},
@@ -152,7 +164,9 @@ var decodeCases = []decodeCase{
 	{name: "seeded id then new id", seedID: "abc", in: "data: x\n\nid: 2\ndata: y\n\n", want: []sse.Event{msg("x", "abc"), msg("y", "2")}, lastID: "2"},
 	{name: "seeded id empty stream", seedID: "abc", in: "", lastID: "abc"},
 
-	// §2.4 retry; rule 4; C05, C14.
+	// §9.2.6 retry: ASCII digits only, applied at once, with or without a
+	// dispatch (WPT eventsource/eventsource-reconnect,
+	// eventsource/format-field-retry and eventsource/format-field-retry-bogus).
 	{name: "C05 retry then EOF", in: "retry: 2\n", retry: 2 * time.Millisecond, hasRetry: true},
 	{name: "retry no space", in: "retry:1500\n\n", retry: 1500 * time.Millisecond, hasRetry: true},
 	{name: "C14 retry leading zeros", in: "retry:03000\n\n", retry: 3 * time.Second, hasRetry: true},
@@ -186,7 +200,10 @@ var decodeCases = []decodeCase{
 		hasRetry: true,
 	},
 
-	// §2.2 BOM; S17.
+	// §9.2.6 byte order mark: UTF-8 decode strips one at the start of the
+	// stream; a second one is part of the first field name, so that block
+	// dispatches nothing (WPT eventsource/format-bom and
+	// eventsource/format-bom-2).
 	{name: "BOM stripped", in: "\xEF\xBB\xBFdata: x\n\n", want: []sse.Event{msg("x", "")}},
 	{name: "S17 two BOMs", in: "\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\n"},
 	{name: "wpt BOM", in: "\uFEFFdata:1\n\n\uFEFFdata:2\n\ndata:3\n\n", want: []sse.Event{msg("1", ""), msg("3", "")}},
@@ -196,7 +213,10 @@ var decodeCases = []decodeCase{
 	{name: "BOM then blank line", in: "\xEF\xBB\xBF\ndata: x\n\n", want: []sse.Event{msg("x", "")}},
 	{name: "partial BOM", in: "\xEF\xBBdata: x\n\ndata: y\n\n", want: []sse.Event{msg("y", "")}},
 
-	// §2.2 WHATWG UTF-8 decoding; C12; honourable mention.
+	// §9.2.6 UTF-8 decode, as the WHATWG Encoding Standard defines it: one
+	// U+FFFD for each maximal subpart of an invalid sequence, which neither a
+	// range loop over a string nor strings.ToValidUTF8 gives (WPT
+	// eventsource/format-utf-8).
 	{name: "C12 UTF-8 data", in: "data:ok\xE2\x80\xA6\n\n", want: []sse.Event{msg("ok…", "")}},
 	{name: "two-byte", in: "data: \xC3\xA9\n\n", want: []sse.Event{msg("é", "")}},
 	{name: "four-byte", in: "data: \xF0\x9F\x98\x80\n\n", want: []sse.Event{msg("😀", "")}},

@@ -161,8 +161,10 @@ func TestDecoder(t *testing.T) {
 
 // TestDecoderDispatchesWithoutWaiting feeds the stream through a pipe, one
 // write at a time, and requires each event as soon as its blank line has been
-// written: a lone CR must end the line at once (rule 1, §2.2), and an event
-// must not wait for the next read.
+// written: a lone CR must end the line at once, and an event must not wait
+// for the next read. WHATWG HTML §9.2.5
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream)
+// warns that buffering which expects another line end delays dispatch.
 func TestDecoderDispatchesWithoutWaiting(t *testing.T) {
 	t.Parallel()
 	pr, pw := io.Pipe()

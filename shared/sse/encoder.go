@@ -7,12 +7,14 @@ import (
 	"time"
 )
 
-// AppendEvent appends ev to dst in the canonical wire form (SPEC "Server
-// encoder"): the fields id, event, retry and data in that order, each name
-// followed by ": ", LF line ends, and a blank line at the end. Data is split
-// on every CR, LF and CRLF into one data line each, so a client reads it back
-// with LF line ends; empty Data is written as "data: " and still dispatches
-// an event (SPEC S05). A data line is always written.
+// AppendEvent appends ev to dst in the canonical wire form: the fields id,
+// event, retry and data in that order, each name followed by ": ", LF line
+// ends, and a blank line at the end. Data is split on every CR, LF and CRLF
+// into one data line each, so a client reads it back with LF line ends;
+// empty Data is written as "data: " and still dispatches an event, because
+// every data field appends a line feed to the data buffer, as WHATWG HTML
+// §9.2.6 (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+// specifies. A data line is always written.
 //
 // AppendEvent refuses, with a [*FieldError] and dst unchanged, what would let
 // a value inject fields: a Type or ID containing CR or LF, and an ID
@@ -60,7 +62,10 @@ func checkEvent(ev Event) error {
 // AppendComment appends text as comment lines, one for each of its lines
 // (split on CR, LF and CRLF), followed by a blank line. Clients ignore
 // comments; a server writes them between events to keep idle connections
-// open through proxies (SPEC S12). AppendComment(dst, "") appends ":\n\n".
+// open through proxies, as WHATWG HTML §9.2.7
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#authoring-notes)
+// suggests doing about every 15 seconds. AppendComment(dst, "") appends
+// ":\n\n".
 func AppendComment(dst []byte, text string) []byte {
 	dst = appendLines(dst, ": ", text)
 	return append(dst, '\n')

@@ -13,11 +13,13 @@ import (
 	"github.com/ssekit/ssekit/shared/sse"
 )
 
-// appendCases are the rows of SPEC.md "Server encoder: canonical wire form"
-// that an Event can express, plus the corners of the same rules. S09 (an
-// explicit empty id) cannot be expressed: ID "" writes no id field. S10 and
-// S11 differ from the table because AppendEvent always writes a data line.
-// S16 is about HTTP headers, not the frame.
+// appendCases are events that AppendEvent writes in its canonical wire form,
+// with the bytes each must give, plus the corners of the same rules. An
+// explicit empty id ("id: ", which resets the client's last event ID) cannot
+// be expressed: ID "" writes no id field. An event with only an ID or only a
+// Retry still gets a data line, because AppendEvent always writes one. The
+// response headers are not part of the frame; server/handler_test.go checks
+// them.
 var appendCases = []struct {
 	name string
 	ev   sse.Event
@@ -164,7 +166,7 @@ func TestAppendEventNegativeRetry(t *testing.T) {
 func TestAppendComment(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
-		{"keep\nalive", ": keep\n: alive\n\n"}, // S12
+		{"keep\nalive", ": keep\n: alive\n\n"}, // a multi-line comment is split into lines
 		{"", ":\n\n"},
 		{"x", ": x\n\n"},
 		{"a\r\nb", ": a\n: b\n\n"},

@@ -15,7 +15,8 @@ type Event struct {
 	// event field: both decode to "message".
 	Type string
 	// Data is the payload. When encoding, every CR, LF and CRLF in it
-	// starts a new data line, so it decodes with LF line ends (SPEC S03).
+	// starts a new data line, so it decodes with LF line ends: an event
+	// stream cannot carry CR in data, since a CR ends the line.
 	Data string
 	// ID is the event ID. When encoding, "" writes no id field: the client
 	// keeps the ID it had.

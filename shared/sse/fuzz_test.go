@@ -86,8 +86,8 @@ func FuzzDecoder(f *testing.F) {
 	})
 }
 
-// normalizeData is what a client reads back from AppendEvent's data lines
-// (S03): every CR and CRLF becomes LF.
+// normalizeData is what a client reads back from AppendEvent's data lines:
+// every CR and CRLF becomes LF.
 func normalizeData(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }

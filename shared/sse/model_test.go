@@ -73,9 +73,11 @@ func whatwgUTF8(b []byte) string {
 }
 
 // modelDecode is a reference model of a browser's event stream parser,
-// written straight from SPEC.md §2.2–2.5 on a whole, already-read stream. It
-// reports retryUnspecified when a retry value is all digits but too large
-// for a time.Duration, which the spec leaves to the implementation.
+// written straight from the steps of WHATWG HTML §9.2.6
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+// on a whole, already-read stream. It reports retryUnspecified when a retry
+// value is all digits but too large for a time.Duration, which the spec
+// leaves to the implementation.
 func modelDecode(in []byte, seedID string) (res decodeResult, retryUnspecified bool) {
 	in = bytes.TrimPrefix(in, []byte("\xEF\xBB\xBF")) // UTF-8 decode strips one BOM
 	s := whatwgUTF8(in)
