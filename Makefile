@@ -6,6 +6,7 @@
 #   make vet         no build outputs or big files in git, gofmt, go vet (host and js/wasm)
 #   make test-go     go test -race ./... on the host
 #   make test-wasm   the js/wasm packages' tests, in headless Chromium
+#   make test-examples  vet and test the examples (examples/goapp: go-app), each its own module
 #   make fuzz        every Fuzz target for $(FUZZTIME) each
 #   make bench       ssekit side by side with go-sse and r3labs, short (bench/, < 3 min)
 #   make bench-full  the whole comparison, written to bench/RESULTS.md
@@ -30,7 +31,7 @@ JS_PATTERNS = $(strip $(foreach d,wasm shared,$(if $(shell find $(d) -name '*.go
 # with only Go installed) the host tests run without -race, with a warning.
 RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
 
-.PHONY: all run web test vet test-go test-wasm tools chromium fuzz bench bench-full bench-go clean
+.PHONY: all run web test vet test-go test-wasm test-examples tools chromium fuzz bench bench-full bench-go clean
 
 # The demo's bundle: the wasm app, wasm_exec.js from the toolchain that built
 # it, and brotli and gzip copies of both, all embedded by the demo server.
@@ -59,6 +60,7 @@ test:
 	@$(MAKE) --no-print-directory vet
 	@$(MAKE) --no-print-directory test-go
 	@$(MAKE) --no-print-directory test-wasm
+	@$(MAKE) --no-print-directory test-examples
 
 vet:
 	@scripts/check-tree.sh
@@ -93,6 +95,16 @@ else
 	echo GOOS=js GOARCH=wasm $(GO) test -count=1 -exec=$(WASM_EXEC) $(TESTFLAGS) $$pkgs; \
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec=$(WASM_EXEC) $(TESTFLAGS) $$pkgs
 endif
+
+# examples/goapp is a module of its own, so that go-app never enters this
+# module's go.mod (and ./... here does not reach it). Its test builds the
+# example's wasm app and drives it in headless Chromium. Its js/wasm
+# packages are vetted for js/wasm too; the server's are not, since its
+# browser test imports chromedp, which does not build for js.
+test-examples: chromium
+	cd examples/goapp && $(GO) vet ./...
+	cd examples/goapp && GOOS=js GOARCH=wasm $(GO) vet ./app/... ./events/... ./live/... ./ui/...
+	cd examples/goapp && $(GO) test -count=1 ./...
 
 tools:
 	$(GO) build -buildvcs=false -o $(WASM_EXEC) ./browsertest/cmd/go_js_wasm_exec
