@@ -13,9 +13,9 @@ import (
 // what its stream held; these counts, which app/main.go shows to the test,
 // are how it can tell. An application does not need them.
 var (
-	sourcesOpen      atomic.Int64 // opened by a Counter and not closed
-	sourcesCollected atomic.Int64 // garbage-collected
-	sourcesTracked   atomic.Int64
+	sourcesTracked   atomic.Int64 // opened by a Counter since the app started
+	sourcesOpen      atomic.Int64 // of those, not closed yet
+	sourcesCollected atomic.Int64 // of those, garbage-collected
 )
 
 // track counts src as open until untrack, and as uncollected until the
