@@ -139,17 +139,17 @@ var decodeCases = []decodeCase{
 	{name: "id persists", in: "id: 1\ndata: a\n\ndata: b\n\n", want: []sse.Event{msg("a", "1"), msg("b", "1")}, lastID: "1"},
 	{name: "id after data", in: "data: a\nid: 2\n\n", want: []sse.Event{msg("a", "2")}, lastID: "2"},
 	{name: "last id wins", in: "id: 1\nid: 2\ndata: x\n\n", want: []sse.Event{msg("x", "2")}, lastID: "2"},
-	{name: "C19 id-only block commits", in: "id: 99\n\n", lastID: "99"},
+	{name: "id-only block commits", in: "id: 99\n\n", lastID: "99"},
 	{name: "id-only block then event", in: "id: 99\n\ndata: a\n\n", want: []sse.Event{msg("a", "99")}, lastID: "99"},
 	{name: "empty id resets", in: "id: 1\ndata: a\n\nid:\ndata: b\n\n", want: []sse.Event{msg("a", "1"), msg("b", "")}},
 	{name: "bare id resets", in: "id: 1\n\nid\n\n"},
-	{name: "C17 id with NUL ignored", in: "id: a\x00b\ndata: x\n\n", want: []sse.Event{msg("x", "")}},
+	{name: "id with NUL ignored", in: "id: a\x00b\ndata: x\n\n", want: []sse.Event{msg("x", "")}},
 	{name: "id with NUL keeps previous", in: "id: 1\n\nid: 2\x00\ndata: x\n\n", want: []sse.Event{msg("x", "1")}, lastID: "1"},
 	{name: "id NUL in same block", in: "id: 1\nid: \x00\ndata: x\n\n", want: []sse.Event{msg("x", "1")}, lastID: "1"},
-	{name: "C18 id in unfinished block", in: "id: 1\ndata: a\n\nid: 2\ndata: b\n", want: []sse.Event{msg("a", "1")}, lastID: "1"},
+	{name: "id in unfinished block", in: "id: 1\ndata: a\n\nid: 2\ndata: b\n", want: []sse.Event{msg("a", "1")}, lastID: "1"},
 	{name: "id in unfinished block only", in: "id: 5\n"},
 	{name: "id unterminated line", in: "id: 5"},
-	{name: "C16 UTF-8 id", in: "id: \xE2\x80\xA6\ndata: x\n\n", want: []sse.Event{msg("x", "…")}, lastID: "…"},
+	{name: "UTF-8 id", in: "id: \xE2\x80\xA6\ndata: x\n\n", want: []sse.Event{msg("x", "…")}, lastID: "…"},
 	{name: "id keeps spaces", in: "id:  7 \n\n", lastID: " 7 "},
 	{name: "id is case-sensitive", in: "ID: 1\n\nId: 2\n\n"},
 	{name: "id invalid UTF-8", in: "id: \xFF\n\n", lastID: "\uFFFD"},
@@ -167,11 +167,11 @@ var decodeCases = []decodeCase{
 	// §9.2.6 retry: ASCII digits only, applied at once, with or without a
 	// dispatch (WPT eventsource/eventsource-reconnect,
 	// eventsource/format-field-retry and eventsource/format-field-retry-bogus).
-	{name: "C05 retry then EOF", in: "retry: 2\n", retry: 2 * time.Millisecond, hasRetry: true},
+	{name: "retry then EOF", in: "retry: 2\n", retry: 2 * time.Millisecond, hasRetry: true},
 	{name: "retry no space", in: "retry:1500\n\n", retry: 1500 * time.Millisecond, hasRetry: true},
-	{name: "C14 retry leading zeros", in: "retry:03000\n\n", retry: 3 * time.Second, hasRetry: true},
+	{name: "retry leading zeros", in: "retry:03000\n\n", retry: 3 * time.Second, hasRetry: true},
 	{name: "retry zero", in: "retry: 0\n", retry: 0, hasRetry: true},
-	{name: "C14 bogus retry ignored", in: "retry: 3000\nretry: 1000x\n", retry: 3 * time.Second, hasRetry: true},
+	{name: "bogus retry ignored", in: "retry: 3000\nretry: 1000x\n", retry: 3 * time.Second, hasRetry: true},
 	{name: "later retry wins", in: "retry: 3000\nretry: 10\n", retry: 10 * time.Millisecond, hasRetry: true},
 	{name: "retry negative", in: "retry: -1\n"},
 	{name: "retry fraction", in: "retry: 1.5\n"},
@@ -205,7 +205,7 @@ var decodeCases = []decodeCase{
 	// dispatches nothing (WPT eventsource/format-bom and
 	// eventsource/format-bom-2).
 	{name: "BOM stripped", in: "\xEF\xBB\xBFdata: x\n\n", want: []sse.Event{msg("x", "")}},
-	{name: "S17 two BOMs", in: "\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\n"},
+	{name: "two BOMs", in: "\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\n"},
 	{name: "wpt BOM", in: "\uFEFFdata:1\n\n\uFEFFdata:2\n\ndata:3\n\n", want: []sse.Event{msg("1", ""), msg("3", "")}},
 	{name: "wpt two BOMs", in: "\uFEFF\uFEFFdata:1\n\n\uFEFFdata:2\n\ndata:3\n\n", want: []sse.Event{msg("3", "")}},
 	{name: "BOM in data kept", in: "data: \uFEFFx\n\n", want: []sse.Event{msg("\uFEFFx", "")}},
@@ -217,7 +217,7 @@ var decodeCases = []decodeCase{
 	// U+FFFD for each maximal subpart of an invalid sequence, which neither a
 	// range loop over a string nor strings.ToValidUTF8 gives (WPT
 	// eventsource/format-utf-8).
-	{name: "C12 UTF-8 data", in: "data:ok\xE2\x80\xA6\n\n", want: []sse.Event{msg("ok…", "")}},
+	{name: "UTF-8 data", in: "data:ok\xE2\x80\xA6\n\n", want: []sse.Event{msg("ok…", "")}},
 	{name: "two-byte", in: "data: \xC3\xA9\n\n", want: []sse.Event{msg("é", "")}},
 	{name: "four-byte", in: "data: \xF0\x9F\x98\x80\n\n", want: []sse.Event{msg("😀", "")}},
 	{name: "lowest three-byte", in: "data: \xE0\xA0\x80\n\n", want: []sse.Event{msg("\u0800", "")}},

@@ -25,20 +25,20 @@ var appendCases = []struct {
 	ev   sse.Event
 	want string
 }{
-	{"S01 data", sse.Event{Data: "hello"}, "data: hello\n\n"},
-	{"S02 LF in data", sse.Event{Data: "a\nb"}, "data: a\ndata: b\n\n"},
-	{"S03 CRLF and CR in data", sse.Event{Data: "a\r\nb\rc"}, "data: a\ndata: b\ndata: c\n\n"},
-	{"S04 leading space", sse.Event{Data: " lead"}, "data:  lead\n\n"},
-	{"S05 empty data", sse.Event{}, "data: \n\n"},
-	{"S06 trailing LF", sse.Event{Data: "x\n"}, "data: x\ndata: \n\n"},
-	{"S07 only LF", sse.Event{Data: "\n"}, "data: \ndata: \n\n"},
-	{"S08 id and type", sse.Event{ID: "42", Type: "update", Data: "x"}, "id: 42\nevent: update\ndata: x\n\n"},
-	{"S10 id without data", sse.Event{ID: "7"}, "id: 7\ndata: \n\n"},
-	{"S11 retry", sse.Event{Retry: 1500 * time.Millisecond}, "retry: 1500\ndata: \n\n"},
-	{"S15 empty type", sse.Event{Type: "", Data: "x"}, "data: x\n\n"},
-	{"S15 message type", sse.Event{Type: "message", Data: "x"}, "data: x\n\n"},
-	{"S15 message type with id", sse.Event{ID: "1", Type: "message", Data: "x"}, "id: 1\ndata: x\n\n"},
-	{"S17 BOM in data", sse.Event{Data: "\uFEFFx"}, "data: \uFEFFx\n\n"},
+	{"data", sse.Event{Data: "hello"}, "data: hello\n\n"},
+	{"LF in data", sse.Event{Data: "a\nb"}, "data: a\ndata: b\n\n"},
+	{"CRLF and CR in data", sse.Event{Data: "a\r\nb\rc"}, "data: a\ndata: b\ndata: c\n\n"},
+	{"leading space", sse.Event{Data: " lead"}, "data:  lead\n\n"},
+	{"empty data", sse.Event{}, "data: \n\n"},
+	{"trailing LF", sse.Event{Data: "x\n"}, "data: x\ndata: \n\n"},
+	{"only LF", sse.Event{Data: "\n"}, "data: \ndata: \n\n"},
+	{"id and type", sse.Event{ID: "42", Type: "update", Data: "x"}, "id: 42\nevent: update\ndata: x\n\n"},
+	{"id without data", sse.Event{ID: "7"}, "id: 7\ndata: \n\n"},
+	{"retry", sse.Event{Retry: 1500 * time.Millisecond}, "retry: 1500\ndata: \n\n"},
+	{"empty type", sse.Event{Type: "", Data: "x"}, "data: x\n\n"},
+	{"message type", sse.Event{Type: "message", Data: "x"}, "data: x\n\n"},
+	{"message type with id", sse.Event{ID: "1", Type: "message", Data: "x"}, "id: 1\ndata: x\n\n"},
+	{"BOM in data", sse.Event{Data: "\uFEFFx"}, "data: \uFEFFx\n\n"},
 	{"field order", sse.Event{Data: "d", Retry: 2 * time.Second, Type: "t", ID: "1"}, "id: 1\nevent: t\nretry: 2000\ndata: d\n\n"},
 	{"retry rounded down to ms", sse.Event{Retry: 1500*time.Millisecond + 999*time.Microsecond, Data: "x"}, "retry: 1500\ndata: x\n\n"},
 	{"trailing CR", sse.Event{Data: "x\r"}, "data: x\ndata: \n\n"},
@@ -57,14 +57,14 @@ var appendErrorCases = []struct {
 	name string
 	ev   sse.Event
 }{
-	{"S13 LF in type", sse.Event{Type: "a\nb", Data: "x"}},
-	{"S13 CR in type", sse.Event{Type: "a\rb", Data: "x"}},
-	{"S13 CRLF in type", sse.Event{Type: "a\r\n"}},
-	{"S13 type is LF", sse.Event{Type: "\n"}},
-	{"S14 LF in id", sse.Event{ID: "a\nb", Data: "x"}},
-	{"S14 CR in id", sse.Event{ID: "a\rb", Data: "x"}},
-	{"S14 NUL in id", sse.Event{ID: "a\x00b", Data: "x"}},
-	{"S14 id is NUL", sse.Event{ID: "\x00"}},
+	{"LF in type", sse.Event{Type: "a\nb", Data: "x"}},
+	{"CR in type", sse.Event{Type: "a\rb", Data: "x"}},
+	{"CRLF in type", sse.Event{Type: "a\r\n"}},
+	{"type is LF", sse.Event{Type: "\n"}},
+	{"LF in id", sse.Event{ID: "a\nb", Data: "x"}},
+	{"CR in id", sse.Event{ID: "a\rb", Data: "x"}},
+	{"NUL in id", sse.Event{ID: "a\x00b", Data: "x"}},
+	{"id is NUL", sse.Event{ID: "\x00"}},
 }
 
 func TestAppendEvent(t *testing.T) {
