@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ type serverCmd struct {
 	Cmd  string  `json:"cmd"`
 	Rate float64 `json:"rate,omitempty"` // start: events per second
 	GC   bool    `json:"gc,omitempty"`   // usage: collect garbage first
+	Path string  `json:"path,omitempty"` // heapprofile: where to write it
 }
 
 type serverReply struct {
@@ -55,7 +57,11 @@ func childServer(args []string) {
 	libName := fs.String("lib", "ssekit", "library")
 	retain := fs.Int("retain", 0, "events retained for replay")
 	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF of accepted connections (0: the kernel's autotuning)")
+	memRate := fs.Int("memprofilerate", 0, "runtime.MemProfileRate for the heapprofile command (0: the default)")
 	fs.Parse(args)
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 	raiseNoFile()
 	lib, err := adapter.ByName(*libName)
 	if err != nil {
@@ -104,6 +110,16 @@ func childServer(args []string) {
 			r = serverReply{CPU: cpu.Self(), HeapInuse: m.HeapInuse, StackInuse: m.StackInuse, Goroutines: runtime.NumGoroutine()}
 		case "stats":
 			r.Stats = srv.Stats()
+		case "heapprofile": // for looking into the idle-memory figures by hand
+			runtime.GC()
+			if f, err := os.Create(cmd.Path); err != nil {
+				r.Err = err.Error()
+			} else {
+				if err := pprof.WriteHeapProfile(f); err != nil {
+					r.Err = err.Error()
+				}
+				f.Close()
+			}
 		case "quit":
 			out.Encode(serverReply{})
 			os.Exit(0)

@@ -101,7 +101,7 @@ func (h *Harness) quiesce(stable, limit time.Duration) (int64, error) {
 // wait blocks until every published event has reached every subscriber.
 func (h *Harness) wait(limit time.Duration) error {
 	if !h.cnt.WaitFor(h.want, limit) {
-		return fmt.Errorf("%d of %d deliveries after %v", h.cnt.Frames(), h.want, limit)
+		return fmt.Errorf("%d of %d deliveries after %v (server stats %v)", h.cnt.Frames(), h.want, limit, h.Server.Stats())
 	}
 	return nil
 }
@@ -126,16 +126,27 @@ type Publisher struct {
 func (h *Harness) Go(inflight int, limit int64) *Publisher {
 	p := &Publisher{h: h, done: make(chan error, 1)}
 	base, n := h.want, int64(h.N)
+	h.cnt.Mark()
 	go func() {
 		var err error
 		defer func() { p.done <- err }()
 		for !p.stop.Load() && (limit == 0 || p.published.Load() < limit) {
 			if pub := p.published.Load(); pub-(h.cnt.Frames()-base)/n >= int64(inflight) {
 				// Wait until the oldest half of the events in flight
-				// has been delivered to every subscriber.
+				// has been delivered to every subscriber: first in
+				// total, then to each one, so that no subscriber falls
+				// more than the window behind (a writer the scheduler
+				// left behind would otherwise overflow its queue).
 				if !h.cnt.WaitFor(base+(pub-int64(inflight)/2)*n, 60*time.Second) {
 					err = errors.New("publisher: deliveries stalled for 60s")
 					return
+				}
+				for deadline := time.Now().Add(60 * time.Second); h.cnt.MinSince() < pub-int64(inflight)/2; {
+					if time.Now().After(deadline) {
+						err = errors.New("publisher: a subscriber stalled for 60s")
+						return
+					}
+					time.Sleep(100 * time.Microsecond)
 				}
 			}
 			if err = h.publish(); err != nil {

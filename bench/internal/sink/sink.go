@@ -22,6 +22,34 @@ type Counter struct {
 	once    sync.Once
 	reached chan struct{}
 	timer   *time.Timer
+
+	mu      sync.Mutex
+	writers []*Writer
+}
+
+// Mark remembers how many events each writer has been written so far, for
+// MinSince.
+func (c *Counter) Mark() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.writers {
+		w.mark = w.frames.Load()
+	}
+}
+
+// MinSince returns the fewest events written to any one writer since the
+// last Mark.
+func (c *Counter) MinSince() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.writers) == 0 {
+		return 0
+	}
+	m := c.writers[0].frames.Load() - c.writers[0].mark
+	for _, w := range c.writers[1:] {
+		m = min(m, w.frames.Load()-w.mark)
+	}
+	return m
 }
 
 func (c *Counter) ch() chan struct{} {
@@ -67,6 +95,8 @@ func (c *Counter) Ready() int64 { return c.ready.Load() }
 // deadline methods, so http.ResponseController's SetWriteDeadline returns
 // an error (allocated anew on every call) as on a wrapper that hides them.
 type Writer struct {
+	frames atomic.Int64 // events written to this writer
+	mark   int64        // frames at the Counter's last Mark
 	header http.Header
 	c      *Counter
 	lastLF bool
@@ -79,6 +109,9 @@ type Writer struct {
 // allocating.
 func New(c *Counter, deadlines bool) http.ResponseWriter {
 	w := &Writer{header: make(http.Header), c: c}
+	c.mu.Lock()
+	c.writers = append(c.writers, w)
+	c.mu.Unlock()
 	if deadlines {
 		return &DeadlineWriter{w}
 	}
@@ -99,6 +132,7 @@ func (w *Writer) Write(b []byte) (int, error) {
 	}
 	w.lastLF = b[len(b)-1] == '\n'
 	if n > 0 {
+		w.frames.Add(n)
 		if total := w.c.frames.Add(n); total >= w.c.target.Load() {
 			select {
 			case w.c.ch() <- struct{}{}:
