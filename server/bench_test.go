@@ -115,36 +115,47 @@ func BenchmarkPublish(b *testing.B) {
 	}
 }
 
-// BenchmarkReplay1000 resumes a subscription 1,000 events back and fetches
-// them all, from one topic and merged from two.
+// BenchmarkReplay1000 reads a replay of 1,000 events from a cursor, in the
+// server's page size, from one topic and merged from two.
 func BenchmarkReplay1000(b *testing.B) {
 	for _, topics := range [][]string{{"a"}, {"a", "b"}} {
 		b.Run(strconv.Itoa(len(topics))+"Topics", func(b *testing.B) {
 			broker := server.NewMemoryBroker()
 			defer broker.Close()
 			ctx := context.Background()
-			var from string
+			var from uint64
 			for i := range 1001 {
 				id, err := server.Publish(ctx, broker, topics[i%len(topics)], priceTick, Price{Symbol: "ACME", Cents: int64(i)})
 				if err != nil {
 					b.Fatal(err)
 				}
 				if i == 0 {
-					from = id
+					e, _ := server.ParseEventID(id)
+					from = e.Seq
 				}
 			}
-			var frames [][]byte
+			var frames []server.Frame
 			b.ReportAllocs()
 			for b.Loop() {
-				sub, err := broker.Subscribe(ctx, server.SubscribeRequest{Topics: topics, LastEventID: from})
+				cur, err := broker.Replay(ctx, topics, from)
 				if err != nil {
 					b.Fatal(err)
 				}
-				frames, err = sub.Fetch(frames[:0])
-				if len(frames) != 1000 || err != nil {
-					b.Fatalf("Got(Fetch()) = %d frames, %v; want 1000", len(frames), err)
+				n := 0
+				for {
+					frames, err = cur.Next(ctx, frames[:0], 256<<10)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(frames) == 0 {
+						break
+					}
+					n += len(frames)
 				}
-				sub.Close()
+				if n != 1000 {
+					b.Fatalf("replayed %d frames; want 1000", n)
+				}
+				cur.Close()
 			}
 		})
 	}

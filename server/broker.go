@@ -6,81 +6,112 @@ import (
 )
 
 // Broker carries framed events from publishers to subscribers, assigns their
-// IDs and keeps a window of recent events for replay. The server's handler
-// reads from it; [NewMemoryBroker] is the embedded default, and
-// server/natsbroker spreads one broker over several server instances.
+// sequence numbers and keeps a window of recent events for replay. The
+// server's handler reads from it; [NewMemoryBroker] is the embedded default,
+// and server/natsbroker spreads one broker over several server instances.
+//
+// A broker stores, orders, retains and replays; the [Server] decides the
+// rest from what the broker reports. For one stream the server subscribes
+// first, which fixes the stream's position ([Subscription.Position]); then,
+// for a client that resumes, it reads what the client missed with [Broker.Replay]
+// while live events wait in the subscription's queue, and goes live with
+// no gap and no duplicate. A Last-Event-ID that is malformed, from another
+// epoch, ahead of the broker or older than what the broker retains gets the
+// client a reset event instead.
 //
 // The contract, which package server/brokertest checks for any
 // implementation:
 //
 //   - All methods are safe for concurrent use.
-//   - Publish assigns the event an ID of the form "<epoch>-<seq>" (see
-//     [EventID]): seq grows with every publish, across all topics, and
-//     epoch changes whenever the broker's history starts afresh. It puts the
-//     ID in front of the frame as an "id" field and returns it. Publish never
-//     waits for a subscriber.
-//   - Subscribe starts a [Subscription] to a set of topics. With an empty
-//     LastEventID it delivers what is published after it returns. With the
-//     ID of an event the broker still retains, it first delivers every
-//     retained event on those topics after that ID, in ID order, then goes
-//     live with no gap and no duplicate. When the position cannot be resumed
-//     (the ID is malformed, from another epoch, ahead of the broker, or
-//     older than what is retained for any of the topics) Subscribe still
-//     succeeds: the subscription's first frame is a reset event (see
-//     [AppendResetFrame]) whose ID is the position live delivery starts
-//     from, and [Subscription.Reset] gives the reason.
-//   - Frames reach a subscription in ID order. A subscription whose queue
-//     overflows its [QueueLimits] ends with [ErrSlowConsumer]: its queued
-//     frames are dropped, and the client, resuming from the last ID it got,
-//     loses nothing that is still retained.
-//   - After Close, Publish and Subscribe return [ErrBrokerClosed], and every
-//     open subscription ends with ErrBrokerClosed once its queued frames are
-//     fetched. Close is idempotent.
+//   - Epoch returns the broker's epoch, fixed for its lifetime: new
+//     whenever its history starts afresh (a process restart for a memory
+//     broker, a recreated stream for JetStream). See [EventID].
+//   - Publish assigns the event the next sequence number, greater than any
+//     it assigned before on any topic, puts the event's [EventID] in front
+//     of the frame as an "id" field and returns the ID. It never waits for
+//     a subscriber.
+//   - Subscribe registers a [Subscription] for live events on a set of
+//     topics: it receives, in sequence order, every event on them with a
+//     sequence number above its Position, and none at or below it. A
+//     subscription whose queue overflows its [QueueLimits] ends with
+//     [ErrSlowConsumer]; its queued frames are dropped.
+//   - Replay returns a [Cursor] over the retained events on a set of topics
+//     with a sequence number above after, in sequence order, which also
+//     yields events stored after the cursor was made. When an event on one
+//     of the topics after that point is no longer retained, Replay, or the
+//     cursor before it would have yielded that event, fails with
+//     [ErrExpired]: a cursor never skips an event. Replay fails with
+//     [ErrUnknownPosition] when after is beyond every sequence number the
+//     broker assigned. Any event a subscription receives can be read from
+//     a cursor made after the subscription received it, while retained.
+//   - After Close, Publish, Subscribe and Replay return [ErrBrokerClosed],
+//     and every open subscription ends with ErrBrokerClosed once its queued
+//     frames are fetched. Close is idempotent.
 type Broker interface {
+	// Epoch returns the broker's epoch.
+	Epoch() string
 	// Publish adds frame to topic. The frame is one event as
-	// sse.AppendEvent writes it, without an id field. The broker owns
-	// frame after the call.
+	// sse.AppendEvent writes it, without an id field (see [CheckFrame]).
+	// The broker owns frame after the call.
 	Publish(ctx context.Context, topic string, frame []byte) (id string, err error)
-	// Subscribe starts a subscription as the contract above says.
+	// Subscribe starts a subscription to live events on req.Topics.
 	Subscribe(ctx context.Context, req SubscribeRequest) (Subscription, error)
+	// Replay returns a cursor over the retained events on topics after the
+	// sequence number after.
+	Replay(ctx context.Context, topics []string, after uint64) (Cursor, error)
 	// Close stops the broker.
 	Close() error
 }
 
 // SubscribeRequest describes a subscription.
 type SubscribeRequest struct {
-	// Topics are the topics to receive; at least one.
+	// Topics are the topics to receive; at least one, each once.
 	Topics []string
-	// LastEventID is the Last-Event-ID the client sent, or "".
-	LastEventID string
-	// ResetReason, when not "", says the caller already knows the position
-	// cannot be resumed (for example, the ID was too long to read): the
-	// broker skips replay and reports a reset with this reason.
-	ResetReason string
 	// Limits bound the subscription's queue; zero fields take the defaults.
 	Limits QueueLimits
 }
 
-// Subscription is a stream of frames from a [Broker]. Fetch and Ready may be
-// used by one goroutine while the broker pushes from others.
+// Frame is one event as subscribers receive it: its sequence number and its
+// bytes on the wire, id field included. The bytes are shared by every
+// subscriber and must not be modified.
+type Frame struct {
+	Seq   uint64
+	Bytes []byte
+}
+
+// Subscription is a stream of live frames from a [Broker]. Fetch and Ready
+// may be used by one goroutine while the broker pushes from others.
 type Subscription interface {
+	// Position returns the sequence number of the last event published
+	// before the subscription started: the subscription receives exactly
+	// the events after it. It does not change.
+	Position() uint64
 	// Ready returns a channel that receives a value when frames are waiting
 	// or the subscription has ended. The channel never closes; after a
 	// value, Fetch may still find nothing.
 	Ready() <-chan struct{}
 	// Fetch appends every waiting frame to dst, oldest first, and returns
-	// it; it never blocks. The frames are shared with other subscribers
-	// and must not be modified. Once the subscription has ended and its
-	// frames are fetched, err says why: ErrSlowConsumer, ErrBrokerClosed,
-	// or a broker's own error.
-	Fetch(dst [][]byte) (frames [][]byte, err error)
-	// Replayed returns the number of frames delivered from history.
-	Replayed() int
-	// Reset returns why the requested position could not be resumed (one
-	// of the schema.Reset* reasons), or "".
-	Reset() string
+	// it; it never blocks. Once the subscription has ended and its frames
+	// are fetched, err says why: ErrSlowConsumer, ErrBrokerClosed, or a
+	// broker's own error.
+	Fetch(dst []Frame) (frames []Frame, err error)
 	// Close ends the subscription and releases what it holds. It is
 	// idempotent.
+	Close()
+}
+
+// Cursor reads a broker's retained events in sequence order, a page at a
+// time (see [Broker.Replay]). It is used by one goroutine.
+type Cursor interface {
+	// Next appends the next retained frames to dst, oldest first, stopping
+	// once their bytes reach maxBytes (it always appends at least one frame
+	// when any is retained), and returns dst. It may block (a broker on
+	// the network reads from it), and it returns no frames when it has
+	// caught up with every event stored so far. It fails with [ErrExpired]
+	// when events that lie ahead of the cursor were trimmed before it read
+	// them.
+	Next(ctx context.Context, dst []Frame, maxBytes int) ([]Frame, error)
+	// Close releases the cursor. It is idempotent.
 	Close()
 }
 
@@ -89,4 +120,10 @@ var (
 	ErrBrokerClosed = errors.New("server: broker closed")
 	// ErrSlowConsumer ends a subscription whose queue overflowed.
 	ErrSlowConsumer = errors.New("server: subscriber too slow, queue overflowed")
+	// ErrExpired is returned by [Broker.Replay] and [Cursor.Next] when
+	// events after the requested position are no longer retained.
+	ErrExpired = errors.New("server: events after the position are no longer retained")
+	// ErrUnknownPosition is returned by [Broker.Replay] for a position
+	// beyond every sequence number the broker assigned.
+	ErrUnknownPosition = errors.New("server: position ahead of the broker")
 )

@@ -12,14 +12,15 @@ import (
 // (frames or wake) instead of locking five channels at every event.
 type conn struct {
 	wake  chan struct{} // capacity 1: a pending wake-up
-	beat  atomic.Bool   // an interval passed with nothing written: write a heartbeat
-	wrote atomic.Bool   // something was written since the last tick
+	beat  atomic.Bool   // the stream was silent for an interval: write a heartbeat
+	start time.Time
+	last  atomic.Int64 // when the stream last wrote, as nanoseconds since start
 
 	mu   sync.Mutex
 	stop error // why the stream must end, once set
 }
 
-func newConn() *conn { return &conn{wake: make(chan struct{}, 1)} }
+func newConn() *conn { return &conn{wake: make(chan struct{}, 1), start: time.Now()} }
 
 func (c *conn) signal() {
 	select {
@@ -27,6 +28,9 @@ func (c *conn) signal() {
 	default:
 	}
 }
+
+// wrote records that the stream wrote just now.
+func (c *conn) wrote() { c.last.Store(int64(time.Since(c.start))) }
 
 // end asks the writer to stop with err (the first reason wins).
 func (c *conn) end(err error) {
@@ -44,10 +48,12 @@ func (c *conn) stopped() error {
 	return c.stop
 }
 
-// heartbeat ticks every d until stopped, asking the stream for a heartbeat
-// comment when nothing was written since the previous tick. A silent stream
-// thus gets one after between d and 2d; the writer only marks its writes
-// (conn.wrote) instead of resetting a timer at every event.
+// heartbeat asks the stream for a heartbeat whenever it has been silent
+// for the interval d, so that no silence is longer than d: the writer
+// only records when it wrote (conn.wrote), and the timer, when it fires,
+// either asks for a heartbeat or waits out what is left of the interval
+// since the last write. A heartbeat is a write too: the next one comes d
+// after it.
 type heartbeat struct {
 	c *conn
 	d time.Duration
@@ -65,15 +71,24 @@ func (c *conn) heartbeat(d time.Duration) *heartbeat {
 	return h
 }
 
+// slack is how much short of the interval a silence may be and still get
+// its heartbeat now: the writer records its write a moment after the tick
+// that asked for it.
+func (h *heartbeat) slack() time.Duration { return h.d / 16 }
+
 func (h *heartbeat) tick() {
-	if !h.c.wrote.Swap(false) {
+	silent := time.Since(h.c.start) - time.Duration(h.c.last.Load())
+	next := h.d
+	if silent >= h.d-h.slack() {
 		h.c.beat.Store(true)
 		h.c.signal()
+	} else {
+		next = h.d - silent
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.stopped { // a tick in flight when stop ran must not re-arm
-		h.t.Reset(h.d)
+		h.t.Reset(next)
 	}
 }
 

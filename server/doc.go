@@ -16,9 +16,10 @@
 // /events?topic=prices receives the reconnection time and the hello event,
 // then the event with the ID the broker gave it:
 //
+//	id: cf454f613e5d-0
 //	event: ssekit.hello
 //	retry: 2000
-//	data: {"fingerprint":""}
+//	data: {"fingerprint":"","heartbeat":15000}
 //
 //	id: cf454f613e5d-1
 //	event: price.tick
@@ -42,31 +43,48 @@
 // Every stream starts with the reconnection time ([WithRetry]) and the
 // ssekit.hello event, whose fingerprint of the event registry
 // ([WithRegistry]) lets a client notice that it was built from other
-// event definitions.
+// event definitions, and which announces the heartbeat interval in
+// milliseconds.
 //
 // The broker gives every event an [EventID]: an epoch, new whenever its
 // history starts afresh, and a sequence shared by all topics, so that one
 // ID resumes a connection to several. A browser that reconnects sends the
 // last ID it saw as Last-Event-ID; the server replays every retained event
-// after it on the connection's topics, in order, then goes live, with no
-// gap and no duplicate. (A page that opens a new EventSource, which cannot
-// set headers, passes the ID as the lastEventId query parameter.) When it
-// cannot, because the ID is from another
-// epoch, malformed, longer than [WithMaxLastEventIDLength], ahead of the
-// broker or older than what is retained, the stream starts with the
+// after it on the connection's topics, in order, a page at a time however
+// large the gap, then goes live, with no gap and no duplicate. (A page
+// that opens a new EventSource, which cannot set headers, passes the ID as
+// the lastEventId query parameter.) When it cannot, because the ID is from
+// another epoch, malformed, longer than [WithMaxLastEventIDLength], ahead
+// of the broker or older than what is retained, the stream starts with the
 // ssekit.reset event (a schema.Reset with the reason) instead, and the
 // client knows to resync its state.
 //
-// # Slow clients
+// The hello carries an id of its own: the position the client resumes
+// from should the stream end before any event reaches it. Without a
+// Last-Event-ID it is the broker's position when the stream subscribed;
+// with a lastEventId query parameter, that ID. A client that sent the
+// Last-Event-ID header has its ID, and a reset brings the new position
+// itself, so then the hello has none.
+//
+// # Slow clients and heartbeats
 //
 // Each connection has a bounded queue ([WithQueueLimits]) and one writer.
 // Whatever queued while a write was in flight goes out together, with one
-// flush. Publishers never wait for a client: a connection whose
-// queue overflows, or whose client does not take a write within
+// flush. Publishers never wait for a client: a connection whose queue
+// overflows, or whose client does not take a write within
 // [WithWriteTimeout], is closed and counted in [Stats].Evicted. Its client
 // reconnects with its Last-Event-ID and loses nothing that is still
-// retained. Heartbeat comments ([WithHeartbeat]) keep idle streams open
-// through proxies.
+// retained. A write deadline bounds a write in flight and is cleared once
+// it is done: Go's HTTP/2 server resets a stream whose deadline passes,
+// even an idle one.
+//
+// A stream that has been silent for the heartbeat interval ([WithHeartbeat])
+// gets a heartbeat, so that no silence is longer than the interval: a proxy
+// whose read timeout is above it keeps the stream open. The heartbeat is a
+// comment; a request with the query parameter heartbeat=event gets the
+// reserved event ssekit.heartbeat instead (schema.HeartbeatEvent, empty
+// data, no id), which the browser's EventSource, hiding comments, shows to
+// a page that watches for a dead connection.
 //
 // Streams set their own deadlines, so http.Server's ReadTimeout and
 // WriteTimeout, which are right for ordinary requests, do not cut them.
@@ -76,12 +94,31 @@
 // [WithMaxConnections] caps open streams in total (503) and per client IP
 // (429); both refusals carry Retry-After ([WithRetryAfter]). [Server.Shutdown]
 // ends every stream cleanly and refuses new ones with 503, so that the HTTP
-// server's own shutdown can finish:
+// server's own shutdown can finish; [Server.ConfigureHTTP] makes
+// http.Server.Shutdown call it. [Server.DisconnectAll] ends the open
+// streams and goes on serving.
 //
-//	srv.Shutdown(ctx) // streams end; clients reconnect elsewhere
-//	hs.Shutdown(ctx)  // then the http.Server
+// # Deploying
 //
-// [Server.DisconnectAll] ends the open streams and goes on serving.
+// Give the http.Server to [Server.ConfigureHTTP]: it bounds request headers
+// (which a stream holds for its whole life), sets HTTP/2's
+// WriteByteTimeout (without it an HTTP/2 client that stops reading its
+// socket is never evicted, and Shutdown cannot finish), and makes
+// http.Server.Shutdown end the streams first:
+//
+//	hs := &http.Server{Addr: addr, Handler: r}
+//	events.ConfigureHTTP(hs)
+//	hs.ListenAndServeTLS(cert, key)
+//
+// Middleware in front of a Server must pass on a ResponseWriter that can
+// flush and that unwraps, through an Unwrap method, to the one net/http
+// made: a stream through a ResponseWriter that cannot flush is refused with
+// 500, and one without Unwrap loses its write deadlines (the server logs a
+// warning, once). chi's middleware.Timeout ends every request after its
+// timeout: mount streams outside it (see the ConfigureHTTP example). Behind
+// a reverse proxy, turn response buffering off (the server sends
+// X-Accel-Buffering: no, which nginx obeys) and keep the proxy's read
+// timeout above the heartbeat interval.
 //
 // # Authorization and CORS
 //

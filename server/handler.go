@@ -19,16 +19,27 @@ var ErrUnauthenticated = errors.New("server: unauthenticated")
 // reconnection time and the hello event; then, when the request carries a
 // Last-Event-ID header (or a lastEventId query parameter), what it missed,
 // or a reset event when that cannot be replayed; then live events, with
-// heartbeat comments while idle. Requests it refuses get a plain-text
-// reason: 405 for a method not allowed (see [WithMethods]), 400 for bad
-// topics, 401/403 from the authorization hook, 429/503 with Retry-After at
-// the connection caps or after Shutdown.
+// heartbeats while idle. Requests it refuses get a plain-text reason: 405
+// for a method not allowed (see [WithMethods]), 400 for bad topics, 401/403
+// from the authorization hook, 429/503 with Retry-After at the connection
+// caps or after Shutdown, 500 when the ResponseWriter cannot flush.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !slices.Contains(s.cfg.methods, r.Method) {
 		w.Header().Set("Allow", strings.Join(s.cfg.methods, ", "))
 		s.refuse(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+strings.Join(s.cfg.methods, " or "))
 		return
 	}
+	if !canFlush(w) {
+		s.flushOnce.Do(func() {
+			s.cfg.logger.Error("ssekit: the ResponseWriter cannot flush, so no event would reach a client: a middleware wraps it without Flush or Unwrap methods",
+				"type", typeName(w))
+		})
+		s.refuse(w, r, http.StatusInternalServerError, "event stream unavailable: the server's ResponseWriter ("+typeName(w)+") cannot flush; a middleware must implement Flush or Unwrap")
+		return
+	}
+	// A body the client declares but never sends would hold the response's
+	// headers, and the stream, forever (see stream).
+	body := trackBody(r)
 	topics, err := s.cfg.topics(r)
 	if err == nil {
 		err = s.checkTopics(topics)
@@ -49,61 +60,126 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := clientIP(r)
 	if status, reason := s.acquire(ip); status != 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.retryAfter+time.Second-1)/time.Second)))
-		s.refuse(w, r, status, reason)
+		s.refuseRetry(w, r, status, reason)
 		return
 	}
 	defer s.release(ip)
 
-	req := SubscribeRequest{Topics: topics, LastEventID: lastEventID(r), Limits: s.cfg.limits}
-	if len(req.LastEventID) > s.cfg.maxIDLen {
-		req.LastEventID, req.ResetReason = "", schema.ResetTooLong
+	st := &streamState{topics: topics, heartbeat: heartbeatComment, body: body}
+	if r.URL.Query().Get("heartbeat") == "event" {
+		st.heartbeat = heartbeatEvent
 	}
-	sub, err := s.broker.Subscribe(r.Context(), req)
+	lastID, fromHeader := lastEventID(r)
+	after, resume, reset := s.position(lastID)
+	sub, err := s.broker.Subscribe(r.Context(), SubscribeRequest{Topics: topics, Limits: s.cfg.limits})
 	if err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, ErrBrokerClosed) {
-			status = http.StatusServiceUnavailable
-			w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.retryAfter+time.Second-1)/time.Second)))
-		}
-		s.cfg.logger.Warn("ssekit: subscribe failed", "topics", topics, "err", err)
-		s.refuse(w, r, status, "cannot subscribe: "+err.Error())
+		s.brokerFailed(w, r, "subscribe", err)
 		return
 	}
-	defer sub.Close()
-	if reason := sub.Reset(); reason != "" {
-		s.counters.resets.Add(1)
-		s.cfg.logger.Debug("ssekit: reset", "remote", r.RemoteAddr, "last_event_id", req.LastEventID, "reason", reason)
+	st.sub = sub
+	defer func() { st.sub.Close() }() // st.sub may be replaced during a replay
+	if f := s.afterSubscribe.Load(); f != nil {
+		(*f)()
 	}
-	s.counters.replayed.Add(uint64(sub.Replayed()))
+	epoch := s.broker.Epoch()
+	st.last = sub.Position()
+	if resume && reset == "" {
+		cur, err := s.broker.Replay(r.Context(), topics, after)
+		switch {
+		case errors.Is(err, ErrExpired):
+			reset = schema.ResetExpired
+		case errors.Is(err, ErrUnknownPosition):
+			reset = schema.ResetUnknown
+		case err != nil:
+			s.brokerFailed(w, r, "replay", err)
+			return
+		default:
+			st.cursor = cur
+			st.last = after
+			defer cur.Close()
+		}
+	}
+	// The hello's id is where the client resumes should the stream end
+	// right after it: the position of the subscription, or the ID the
+	// client asked for, which a new EventSource does not know it has. A
+	// client that sent the header has it; and a reset, which follows the
+	// hello, brings the new position itself.
+	var helloID string
+	switch {
+	case reset != "":
+		s.counters.resets.Add(1)
+		s.cfg.logger.Debug("ssekit: reset", "remote", r.RemoteAddr, "last_event_id", lastID, "reason", reset)
+		st.reset = AppendResetFrame(nil, EventID{Epoch: epoch, Seq: sub.Position()}.String(), reset)
+	case lastID == "":
+		helloID = EventID{Epoch: epoch, Seq: sub.Position()}.String()
+	case !fromHeader:
+		helloID = lastID
+	}
+	st.hello = appendHello(nil, s.cfg.retry, s.helloData, helloID)
 	s.counters.connections.Add(1)
-	s.cfg.logger.Debug("ssekit: stream open", "remote", r.RemoteAddr, "topics", topics, "replayed", sub.Replayed())
+	s.cfg.logger.Debug("ssekit: stream open", "remote", r.RemoteAddr, "topics", topics, "resume", st.cursor != nil)
 	if s.cfg.onConnect != nil {
 		if onClose := s.cfg.onConnect(r, topics); onClose != nil {
 			defer onClose()
 		}
 	}
-	err = s.stream(w, r, sub)
+	err = s.stream(w, r, st)
 	s.cfg.logger.Debug("ssekit: stream closed", "remote", r.RemoteAddr, "reason", err)
+}
+
+// position decides how a stream starts from the Last-Event-ID it was given:
+// resume is true when the client gave one, and after is the sequence number
+// it resumes after; reset is the reason it cannot be resumed, when the
+// server can tell without asking the broker for the events.
+func (s *Server) position(lastID string) (after uint64, resume bool, reset string) {
+	if lastID == "" {
+		return 0, false, ""
+	}
+	if len(lastID) > s.cfg.maxIDLen {
+		return 0, true, schema.ResetTooLong
+	}
+	id, err := ParseEventID(lastID)
+	switch {
+	case err != nil:
+		return 0, true, schema.ResetMalformed
+	case id.Epoch != s.broker.Epoch():
+		return 0, true, schema.ResetEpoch
+	}
+	return id.Seq, true, ""
+}
+
+// brokerFailed refuses a request the broker could not serve: 503 when it is
+// closed, else 500. The broker's error is logged, not shown to the client.
+func (s *Server) brokerFailed(w http.ResponseWriter, r *http.Request, op string, err error) {
+	if errors.Is(err, ErrBrokerClosed) {
+		s.refuseRetry(w, r, http.StatusServiceUnavailable, "event stream unavailable, try again later")
+		return
+	}
+	if r.Context().Err() != nil {
+		return // the client has gone
+	}
+	s.cfg.logger.Warn("ssekit: broker failed", "op", op, "remote", r.RemoteAddr, "err", err)
+	s.refuse(w, r, http.StatusInternalServerError, "event stream unavailable: internal error")
+}
+
+func (s *Server) refuseRetry(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.retryAfter+time.Second-1)/time.Second)))
+	s.refuse(w, r, status, reason)
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
 	s.counters.rejected.Add(1)
-	if status >= 500 || status == http.StatusTooManyRequests {
-		s.cfg.logger.Warn("ssekit: request refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
-	} else {
-		s.cfg.logger.Debug("ssekit: request refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
-	}
+	s.cfg.logger.Debug("ssekit: request refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
 	http.Error(w, reason, status)
 }
 
-// lastEventID returns the position the request resumes from: the
-// Last-Event-ID header a browser sends when it reconnects, else the
-// lastEventId query parameter, which a page that opens a new EventSource
-// (which cannot set headers) uses to resume.
-func lastEventID(r *http.Request) string {
+// lastEventID returns the position the request resumes from, and whether
+// it came in the Last-Event-ID header a browser sends when it reconnects.
+// Without the header it is the lastEventId query parameter, which a page
+// that opens a new EventSource (which cannot set headers) uses to resume.
+func lastEventID(r *http.Request) (id string, fromHeader bool) {
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		return id
+		return id, true
 	}
-	return r.URL.Query().Get("lastEventId")
+	return r.URL.Query().Get("lastEventId"), false
 }

@@ -49,8 +49,9 @@ func TestStreamHeaders(t *testing.T) {
 }
 
 // TestHello checks the start of every stream: the reconnection time and the
-// hello event with the registry's fingerprint, which carries no id so that
-// a reconnecting client keeps its Last-Event-ID.
+// hello event with the registry's fingerprint and the heartbeat interval.
+// To a client that sent its Last-Event-ID, the hello carries no id, so that
+// the client keeps its own.
 func TestHello(t *testing.T) {
 	t.Parallel()
 	type T struct {
@@ -71,8 +72,9 @@ func TestHello(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := start(t, nil, nil, tt.opts...)
-			s := open(t, h.url("a"), nil)
-			s.dec.SetLastEventID("before")
+			before := h.publish(t, "a", 0)
+			s := open(t, h.url("a"), http.Header{"Last-Event-Id": {before}})
+			s.dec.SetLastEventID(before)
 			ev := s.next()
 			if ev.Type != schema.HelloEvent {
 				t.Fatalf("first event = %+v; want %s", ev, schema.HelloEvent)
@@ -90,8 +92,11 @@ func TestHello(t *testing.T) {
 			if got, ok := s.dec.Retry(); !ok || got != tt.retry {
 				t.Errorf("Got(Retry()) = %v, %v; want %v, true", got, ok, tt.retry)
 			}
-			if got := s.dec.LastEventID(); got != "before" {
-				t.Errorf("Got(LastEventID() after hello) = %q; want %q kept", got, "before")
+			if got := s.dec.LastEventID(); got != before {
+				t.Errorf("Got(LastEventID() after hello) = %q; want %q kept", got, before)
+			}
+			if hello.Heartbeat != server.DefaultHeartbeat.Milliseconds() {
+				t.Errorf("Got(hello heartbeat) = %d; want %d ms", hello.Heartbeat, server.DefaultHeartbeat.Milliseconds())
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +49,50 @@ type harness struct {
 // open streams never hold up httptest.Server.Close.
 func start(t testing.TB, b *server.MemoryBroker, wrap func(http.Handler) http.Handler, opts ...server.Option) *harness {
 	t.Helper()
+	return startWith(t, nil, b, wrap, opts...)
+}
+
+// startH2 is start over HTTP/2 with TLS, as browsers reach a server in
+// production. configure, when not nil, sets up the http.Server first (its
+// HTTP2 field, say). open, connect and do reach it with a client that
+// trusts its certificate and speaks HTTP/2.
+func startH2(t testing.TB, configure func(*http.Server), b *server.MemoryBroker, wrap func(http.Handler) http.Handler, opts ...server.Option) *harness {
+	t.Helper()
+	return startWith(t, func(ts *httptest.Server) {
+		ts.EnableHTTP2 = true
+		if configure != nil {
+			configure(ts.Config)
+		}
+		ts.StartTLS()
+		clients.Store(ts.URL, ts.Client())
+		t.Cleanup(func() { clients.Delete(ts.URL) })
+	}, b, wrap, opts...)
+}
+
+// clients holds the client of each TLS test server, by its URL.
+var clients sync.Map
+
+// client returns the client for target: the TLS test server's when it is
+// one, else http.DefaultClient.
+func client(target string) *http.Client {
+	var found *http.Client
+	clients.Range(func(k, v any) bool {
+		if strings.HasPrefix(target, k.(string)+"/") {
+			found = v.(*http.Client)
+			return false
+		}
+		return true
+	})
+	if found != nil {
+		return found
+	}
+	return http.DefaultClient
+}
+
+// startWith starts the harness; run, when not nil, starts the unstarted
+// test server (with TLS, say) instead of ts.Start.
+func startWith(t testing.TB, run func(*httptest.Server), b *server.MemoryBroker, wrap func(http.Handler) http.Handler, opts ...server.Option) *harness {
+	t.Helper()
 	if b == nil {
 		b = server.NewMemoryBroker()
 	}
@@ -56,7 +101,12 @@ func start(t testing.TB, b *server.MemoryBroker, wrap func(http.Handler) http.Ha
 	if wrap != nil {
 		h = wrap(h)
 	}
-	ts := httptest.NewServer(h)
+	ts := httptest.NewUnstartedServer(h)
+	if run != nil {
+		run(ts)
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(func() { b.Close() })
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() {
@@ -99,7 +149,7 @@ func do(t testing.TB, method, target string, header http.Header) *http.Response 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client(target).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, target, err)
 	}
@@ -143,7 +193,7 @@ func open(t testing.TB, target string, header http.Header) *stream {
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client(target).Do(req)
 	if err != nil {
 		cancel()
 		t.Fatalf("GET %s: %v", target, err)

@@ -1,15 +1,13 @@
 package server
 
 import (
-	"bytes"
+	"container/heap"
 	"context"
 	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/ssekit/ssekit/shared/schema"
 )
 
 // Default retention of the memory broker.
@@ -43,30 +41,40 @@ func WithRetention(events int, age time.Duration) MemoryOption {
 // restart get a reset. Publishing costs O(1) allocations whatever the number
 // of subscribers: the frame is built once and the same bytes are queued for
 // every subscriber.
+//
+// Events leave the broker when a topic holds more than its retention count,
+// and when they are older than the retention age, whether or not the topic
+// is published to again; a topic left with no event and no subscriber is
+// forgotten.
 type MemoryBroker struct {
 	epoch     string
 	maxEvents int
 	maxAge    time.Duration
-	now       func() time.Time
+	start     time.Time // entries' times are offsets from it: monotonic
 
-	mu     sync.Mutex
-	seq    uint64
-	topics map[string]*memTopic
-	lost   uint64 // highest seq dropped with a topic that was removed
-	closed bool
+	mu      sync.Mutex
+	seq     uint64
+	topics  map[string]*memTopic
+	byAge   ageHeap     // topics with events, oldest first event first
+	sweeper *time.Timer // frees expired events while nothing else happens
+	sweepAt int64       // when sweeper fires, 0 when it is not armed
+	lost    uint64      // highest seq dropped with a topic that was forgotten
+	closed  bool
 
 	published atomic.Uint64
 }
 
 type memTopic struct {
-	log  []memEntry // oldest first
-	lost uint64     // highest seq trimmed from log
+	name string
+	log  ring   // retained events, oldest first
+	lost uint64 // highest seq trimmed from log
 	subs map[*memSub]struct{}
+	hidx int // index in MemoryBroker.byAge, -1 when log is empty
 }
 
 type memEntry struct {
 	seq   uint64
-	at    int64 // unix nanoseconds
+	at    int64 // nanoseconds since MemoryBroker.start
 	frame []byte
 }
 
@@ -77,7 +85,7 @@ func NewMemoryBroker(opts ...MemoryOption) *MemoryBroker {
 		epoch:     NewEpoch(),
 		maxEvents: DefaultRetainEvents,
 		maxAge:    DefaultRetainAge,
-		now:       time.Now,
+		start:     time.Now(),
 		topics:    make(map[string]*memTopic),
 	}
 	for _, opt := range opts {
@@ -86,18 +94,23 @@ func NewMemoryBroker(opts ...MemoryOption) *MemoryBroker {
 	return b
 }
 
-// Epoch returns the broker's epoch, the first part of every ID it assigns.
+// Epoch implements [Broker].
 func (b *MemoryBroker) Epoch() string { return b.epoch }
 
 // Published returns the number of events published so far.
 func (b *MemoryBroker) Published() uint64 { return b.published.Load() }
+
+func (b *MemoryBroker) clock() int64 { return int64(time.Since(b.start)) }
 
 // Publish implements [Broker].
 func (b *MemoryBroker) Publish(ctx context.Context, topic string, frame []byte) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if err := checkPublish(topic, frame); err != nil {
+	if topic == "" {
+		return "", errors.New("server: publish: empty topic")
+	}
+	if err := CheckFrame(frame); err != nil {
 		return "", err
 	}
 	b.mu.Lock()
@@ -113,12 +126,19 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, frame []byte) 
 	f = append(f, '\n')
 	f = append(f, frame...)
 
+	now := b.clock()
+	b.sweep(now)
 	t := b.topic(topic)
-	now := b.now().UnixNano()
-	t.log = append(t.log, memEntry{seq: b.seq, at: now, frame: f})
-	b.trim(t, now)
+	t.log.push(memEntry{seq: b.seq, at: now, frame: f})
+	if t.hidx < 0 {
+		heap.Push(&b.byAge, t)
+	} else if t.log.len() > b.maxEvents {
+		t.lost = t.log.pop().seq
+		heap.Fix(&b.byAge, t.hidx)
+	}
+	b.arm(now)
 	for s := range t.subs {
-		if !s.q.Push(f) {
+		if !s.q.Push(Frame{Seq: b.seq, Bytes: f}) {
 			b.unsubscribe(s)
 		}
 	}
@@ -126,51 +146,72 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, frame []byte) 
 	return string(f[len("id: ") : len(f)-len(frame)-1]), nil
 }
 
-// checkPublish checks a publish's arguments.
-func checkPublish(topic string, frame []byte) error {
-	if topic == "" {
-		return errors.New("server: publish: empty topic")
-	}
-	return CheckFrame(frame)
-}
-
-// CheckFrame reports whether frame is what [Broker.Publish] takes: exactly
-// one event, ending with a blank line, with no id field (the broker adds
-// its own). Broker implementations call it so that a malformed frame is an
-// error to its publisher rather than a broken stream for every subscriber.
-func CheckFrame(frame []byte) error {
-	switch {
-	case len(frame) < 2 || frame[len(frame)-1] != '\n' || frame[len(frame)-2] != '\n':
-		return errors.New("server: publish: frame does not end with a blank line")
-	case bytes.HasPrefix(frame, []byte("id:")) || bytes.Contains(frame[:len(frame)-1], []byte("\n\n")):
-		return errors.New("server: publish: frame has an id field or more than one event")
-	}
-	return nil
-}
-
 // topic returns the topic's state, creating it. Call with b.mu held.
 func (b *MemoryBroker) topic(name string) *memTopic {
 	t := b.topics[name]
 	if t == nil {
-		t = &memTopic{subs: make(map[*memSub]struct{})}
+		t = &memTopic{name: name, subs: make(map[*memSub]struct{}), hidx: -1}
 		b.topics[name] = t
 	}
 	return t
 }
 
-// trim drops what retention no longer covers. Call with b.mu held.
-func (b *MemoryBroker) trim(t *memTopic, now int64) {
-	n := max(len(t.log)-b.maxEvents, 0)
+// sweep drops the events older than the retention age at now, on every
+// topic, and forgets topics left with neither events nor subscribers. Each
+// event is looked at once, when it expires. Call with b.mu held.
+func (b *MemoryBroker) sweep(now int64) {
 	cutoff := now - int64(b.maxAge)
-	for n < len(t.log) && t.log[n].at < cutoff {
-		n++
+	for len(b.byAge) > 0 && b.byAge[0].log.front().at < cutoff {
+		t := b.byAge[0]
+		for t.log.len() > 0 && t.log.front().at < cutoff {
+			t.lost = t.log.pop().seq
+		}
+		if t.log.len() > 0 {
+			heap.Fix(&b.byAge, 0)
+			continue
+		}
+		heap.Pop(&b.byAge)
+		t.log = ring{} // an emptied topic keeps no buffer
+		if len(t.subs) == 0 {
+			b.forget(t)
+		}
 	}
-	if n == 0 {
+}
+
+// forget drops a topic with neither events nor subscribers. Call with b.mu
+// held.
+func (b *MemoryBroker) forget(t *memTopic) {
+	b.lost = max(b.lost, t.lost)
+	delete(b.topics, t.name)
+}
+
+// arm makes sure the sweeper will run once the oldest event expires, a
+// little later rather than once per event. Call with b.mu held.
+func (b *MemoryBroker) arm(now int64) {
+	if b.sweepAt != 0 || len(b.byAge) == 0 || b.closed {
 		return
 	}
-	t.lost = t.log[n-1].seq
-	clear(t.log[:n]) // release the frames
-	t.log = t.log[n:]
+	at := b.byAge[0].log.front().at + int64(b.maxAge)
+	at = max(at, now+int64(max(b.maxAge/64, time.Millisecond)))
+	b.sweepAt = at
+	d := time.Duration(at - now)
+	if b.sweeper == nil {
+		b.sweeper = time.AfterFunc(d, b.sweepTimer)
+	} else {
+		b.sweeper.Reset(d)
+	}
+}
+
+func (b *MemoryBroker) sweepTimer() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	now := b.clock()
+	b.sweepAt = 0
+	b.sweep(now)
+	b.arm(now)
 }
 
 // Subscribe implements [Broker].
@@ -187,87 +228,35 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, req SubscribeRequest) (Sub
 	if b.closed {
 		return nil, ErrBrokerClosed
 	}
-	now := b.now().UnixNano()
-	var after uint64
-	reset := req.ResetReason
-	if reset == "" && req.LastEventID != "" {
-		after, reset = b.position(req.LastEventID, s.topics, now)
-	}
-	if reset != "" {
-		s.reset = reset
-		s.q.Preload(AppendResetFrame(nil, EventID{Epoch: b.epoch, Seq: b.seq}.String(), reset))
-	} else if req.LastEventID != "" {
-		replay := b.replay(s.topics, after)
-		s.replayed = len(replay)
-		s.q.Preload(replay...)
-	}
+	s.pos = b.seq
 	for _, name := range s.topics {
 		b.topic(name).subs[s] = struct{}{}
 	}
 	return s, nil
 }
 
-// position parses a Last-Event-ID and decides whether the topics can resume
-// after it. Call with b.mu held.
-func (b *MemoryBroker) position(lastID string, topics []string, now int64) (after uint64, reset string) {
-	id, err := ParseEventID(lastID)
-	switch {
-	case err != nil:
-		return 0, schema.ResetMalformed
-	case id.Epoch != b.epoch:
-		return 0, schema.ResetEpoch
-	case id.Seq > b.seq:
-		return 0, schema.ResetUnknown
-	case id.Seq < b.lost:
-		return 0, schema.ResetExpired
+// Replay implements [Broker].
+func (b *MemoryBroker) Replay(ctx context.Context, topics []string, after uint64) (Cursor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	for _, name := range topics {
-		if t := b.topics[name]; t != nil {
-			b.trim(t, now)
-			if id.Seq < t.lost {
-				return 0, schema.ResetExpired
-			}
-		}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrBrokerClosed
 	}
-	return id.Seq, ""
+	if after > b.seq {
+		return nil, ErrUnknownPosition
+	}
+	c := &memCursor{b: b, topics: slices.Clone(topics), after: after}
+	if err := c.check(b.clock()); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// replay returns the retained frames after seq on topics, in seq order. Call
-// with b.mu held.
-func (b *MemoryBroker) replay(topics []string, after uint64) [][]byte {
-	var entries []memEntry
-	for _, name := range topics {
-		t := b.topics[name]
-		if t == nil {
-			continue
-		}
-		i, _ := slices.BinarySearchFunc(t.log, after+1, func(e memEntry, seq uint64) int {
-			return cmpUint64(e.seq, seq)
-		})
-		entries = append(entries, t.log[i:]...)
-	}
-	if len(topics) > 1 {
-		slices.SortFunc(entries, func(a, b memEntry) int { return cmpUint64(a.seq, b.seq) })
-	}
-	frames := make([][]byte, len(entries))
-	for i, e := range entries {
-		frames[i] = e.frame
-	}
-	return frames
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// unsubscribe removes s from its topics and drops topics left with neither
-// subscribers nor history. Call with b.mu held.
+// unsubscribe removes s from its topics and forgets topics left with
+// neither subscribers nor events. Call with b.mu held.
 func (b *MemoryBroker) unsubscribe(s *memSub) {
 	for _, name := range s.topics {
 		t := b.topics[name]
@@ -275,9 +264,8 @@ func (b *MemoryBroker) unsubscribe(s *memSub) {
 			continue
 		}
 		delete(t.subs, s)
-		if len(t.subs) == 0 && len(t.log) == 0 {
-			b.lost = max(b.lost, t.lost)
-			delete(b.topics, name)
+		if len(t.subs) == 0 && t.log.len() == 0 {
+			b.forget(t)
 		}
 	}
 }
@@ -290,28 +278,30 @@ func (b *MemoryBroker) Close() error {
 		return nil
 	}
 	b.closed = true
+	if b.sweeper != nil {
+		b.sweeper.Stop()
+	}
 	for _, t := range b.topics {
 		for s := range t.subs {
 			s.q.End(ErrBrokerClosed)
 		}
 	}
 	clear(b.topics)
+	b.byAge = nil
 	return nil
 }
 
 type memSub struct {
-	b        *MemoryBroker
-	q        *Queue
-	topics   []string
-	replayed int
-	reset    string
-	once     sync.Once
+	b      *MemoryBroker
+	q      *Queue
+	topics []string
+	pos    uint64
+	once   sync.Once
 }
 
-func (s *memSub) Ready() <-chan struct{}               { return s.q.Ready() }
-func (s *memSub) Fetch(dst [][]byte) ([][]byte, error) { return s.q.Fetch(dst) }
-func (s *memSub) Replayed() int                        { return s.replayed }
-func (s *memSub) Reset() string                        { return s.reset }
+func (s *memSub) Position() uint64                   { return s.pos }
+func (s *memSub) Ready() <-chan struct{}             { return s.q.Ready() }
+func (s *memSub) Fetch(dst []Frame) ([]Frame, error) { return s.q.Fetch(dst) }
 func (s *memSub) Close() {
 	s.once.Do(func() {
 		s.b.mu.Lock()
@@ -319,4 +309,145 @@ func (s *memSub) Close() {
 		s.b.mu.Unlock()
 		s.q.End(ErrBrokerClosed)
 	})
+}
+
+// memCursor reads the retained events of its topics after a sequence
+// number, from the topics' logs, under the broker's lock.
+type memCursor struct {
+	b      *MemoryBroker
+	topics []string
+	after  uint64
+	idx    []int // per topic: the first log index with a seq above after
+}
+
+// check returns ErrExpired when an event on one of the topics after c.after
+// is no longer retained. Call with b.mu held.
+func (c *memCursor) check(now int64) error {
+	c.b.sweep(now)
+	for _, name := range c.topics {
+		if t := c.b.topics[name]; t != nil {
+			if c.after < t.lost {
+				return ErrExpired
+			}
+		} else if c.after < c.b.lost {
+			return ErrExpired // a forgotten topic may have held some
+		}
+	}
+	return nil
+}
+
+// Next implements [Cursor].
+func (c *memCursor) Next(ctx context.Context, dst []Frame, maxBytes int) ([]Frame, error) {
+	if err := ctx.Err(); err != nil {
+		return dst, err
+	}
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return dst, ErrBrokerClosed
+	}
+	if err := c.check(b.clock()); err != nil {
+		return dst, err
+	}
+	logs := make([]*ring, 0, len(c.topics))
+	c.idx = c.idx[:0]
+	for _, name := range c.topics {
+		if t := b.topics[name]; t != nil && t.log.len() > 0 {
+			logs = append(logs, &t.log)
+			c.idx = append(c.idx, t.log.search(c.after+1))
+		}
+	}
+	for n := 0; n < maxBytes; {
+		// The next event is the lowest seq at the topics' positions.
+		k := -1
+		for i, l := range logs {
+			if c.idx[i] < l.len() && (k < 0 || l.at(c.idx[i]).seq < logs[k].at(c.idx[k]).seq) {
+				k = i
+			}
+		}
+		if k < 0 {
+			break
+		}
+		e := logs[k].at(c.idx[k])
+		c.idx[k]++
+		dst = append(dst, Frame{Seq: e.seq, Bytes: e.frame})
+		n += len(e.frame)
+		c.after = e.seq
+	}
+	return dst, nil
+}
+
+// Close implements [Cursor].
+func (c *memCursor) Close() {}
+
+// ring is a topic's log: a queue of entries in a circular buffer, so that
+// trimming the front never copies.
+type ring struct {
+	buf  []memEntry
+	head int
+	n    int
+}
+
+func (r *ring) len() int { return r.n }
+
+func (r *ring) at(i int) *memEntry { return &r.buf[(r.head+i)%len(r.buf)] }
+
+func (r *ring) front() *memEntry { return r.at(0) }
+
+func (r *ring) push(e memEntry) {
+	if r.n == len(r.buf) {
+		buf := make([]memEntry, max(8, 2*len(r.buf)))
+		for i := range r.n {
+			buf[i] = *r.at(i)
+		}
+		r.buf, r.head = buf, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = e
+	r.n++
+}
+
+func (r *ring) pop() memEntry {
+	e := *r.front()
+	*r.front() = memEntry{} // release the frame
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	return e
+}
+
+// search returns the index of the first entry whose seq is at least seq.
+func (r *ring) search(seq uint64) int {
+	lo, hi := 0, r.n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if r.at(m).seq < seq {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// ageHeap orders topics by the time of their oldest event, for the sweep.
+type ageHeap []*memTopic
+
+func (h ageHeap) Len() int           { return len(h) }
+func (h ageHeap) Less(i, j int) bool { return h[i].log.front().at < h[j].log.front().at }
+func (h ageHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx, h[j].hidx = i, j
+}
+func (h *ageHeap) Push(x any) {
+	t := x.(*memTopic)
+	t.hidx = len(*h)
+	*h = append(*h, t)
+}
+func (h *ageHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.hidx = -1
+	return t
 }

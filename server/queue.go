@@ -30,7 +30,7 @@ func (l QueueLimits) withDefaults() QueueLimits {
 // fetches everything waiting at once. A Queue never blocks its pusher.
 type Queue struct {
 	mu     sync.Mutex
-	frames [][]byte
+	frames []Frame
 	bytes  int
 	limits QueueLimits
 	err    error
@@ -47,13 +47,13 @@ func NewQueue(limits QueueLimits) *Queue {
 // When frame would overflow the limits the queue ends with
 // [ErrSlowConsumer], dropping what it held, and Push returns false; the
 // caller then stops pushing to it.
-func (q *Queue) Push(frame []byte) bool {
+func (q *Queue) Push(frame Frame) bool {
 	q.mu.Lock()
 	if q.err != nil {
 		q.mu.Unlock()
 		return false
 	}
-	if len(q.frames) >= q.limits.Frames || q.bytes+len(frame) > q.limits.Bytes {
+	if len(q.frames) >= q.limits.Frames || q.bytes+len(frame.Bytes) > q.limits.Bytes {
 		q.err = ErrSlowConsumer
 		clear(q.frames)
 		q.frames, q.bytes = nil, 0
@@ -62,26 +62,13 @@ func (q *Queue) Push(frame []byte) bool {
 		return false
 	}
 	q.frames = append(q.frames, frame)
-	q.bytes += len(frame)
+	q.bytes += len(frame.Bytes)
 	first := len(q.frames) == 1
 	q.mu.Unlock()
 	if first {
 		q.signal()
 	}
 	return true
-}
-
-// Preload adds frames without checking the limits: a replay, bounded by
-// the broker's retention rather than by the live queue. Call it before the
-// queue is handed to a reader.
-func (q *Queue) Preload(frames ...[]byte) {
-	q.mu.Lock()
-	q.frames = append(q.frames, frames...)
-	for _, f := range frames {
-		q.bytes += len(f)
-	}
-	q.mu.Unlock()
-	q.signal()
 }
 
 // End ends the queue with err (when it has not ended already). Frames
@@ -99,7 +86,7 @@ func (q *Queue) End(err error) {
 func (q *Queue) Ready() <-chan struct{} { return q.ready }
 
 // Fetch implements [Subscription].
-func (q *Queue) Fetch(dst [][]byte) ([][]byte, error) {
+func (q *Queue) Fetch(dst []Frame) ([]Frame, error) {
 	q.mu.Lock()
 	dst = append(dst, q.frames...)
 	clear(q.frames)

@@ -30,6 +30,8 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"NoTopic", "GET", "", 400, "no topic"},
 		{"OtherParameter", "GET", "?topics=a", 400, "no topic"},
+		{"Semicolon", "GET", "?topic=a;topic=b", 400, "semicolon"},
+		{"BadEscape", "GET", "?topic=%zz", 400, `invalid URL escape "%zz"`},
 		{"EmptyTopic", "GET", "?topic=", 400, "empty topic"},
 		{"Space", "GET", "?topic=a%20b", 400, "space"},
 		{"ControlCharacter", "GET", "?topic=a%07", 400, "control character"},

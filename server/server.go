@@ -12,10 +12,12 @@ import (
 // a [Broker]'s topics to each request. Mount it anywhere, in chi or in
 // net/http. It answers GET (see [WithMethods]).
 type Server struct {
-	broker Broker
-	cfg    config
-	hello  []byte // retry and hello, the same bytes for every connection
-	hbeat  []byte // heartbeat comment
+	broker    Broker
+	cfg       config
+	helloData string // the hello event's data, the same for every stream
+
+	flushOnce, deadlineOnce sync.Once // a warning about the ResponseWriter, once
+	afterSubscribe          atomic.Pointer[func()]
 
 	mu       sync.Mutex
 	perIP    map[string]int
@@ -56,11 +58,10 @@ func New(broker Broker, opts ...Option) *Server {
 		panic("server: New: " + strings.Join(cfg.errs, "; "))
 	}
 	return &Server{
-		broker:  broker,
-		cfg:     cfg,
-		hello:   helloFrame(cfg.retry, cfg.registry),
-		hbeat:   []byte(":\n\n"),
-		perIP:   make(map[string]int),
-		streams: make(map[*conn]struct{}),
+		broker:    broker,
+		cfg:       cfg,
+		helloData: helloData(cfg.registry, cfg.heartbeat),
+		perIP:     make(map[string]int),
+		streams:   make(map[*conn]struct{}),
 	}
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"time"
 )
 
 // DisconnectAll ends every open stream cleanly and keeps serving: clients
@@ -20,12 +22,7 @@ func (s *Server) DisconnectAll() {
 // Last-Event-ID). Requests after it get 503 with Retry-After. It waits for
 // the streams to end or for ctx, and does not close the broker.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for c := range s.streams {
-		c.end(errShutdown)
-	}
-	s.mu.Unlock()
+	s.endStreams()
 	ended := make(chan struct{})
 	go func() {
 		s.active.Wait()
@@ -37,4 +34,60 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// endStreams refuses new streams and ends the open ones.
+func (s *Server) endStreams() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for c := range s.streams {
+		c.end(errShutdown)
+	}
+}
+
+// Defaults of [Server.ConfigureHTTP].
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// ConfigureHTTP prepares hs, the http.Server that serves s, for event
+// streams in production. It sets what hs leaves at its zero value:
+//
+//   - HTTP2.WriteByteTimeout to the stream write timeout ([WithWriteTimeout]).
+//     An HTTP/2 client that stops reading its socket blocks every write of
+//     its connection; a stream's own deadline then cannot end it (its reset
+//     waits behind the blocked write), and neither can Shutdown. Only
+//     WriteByteTimeout, which closes the connection, does.
+//   - MaxHeaderBytes to [DefaultMaxHeaderBytes]. net/http's default of 1 MB
+//     of request headers is held for as long as a stream lasts: at 10,000
+//     streams, 10 GB a client could make the server hold.
+//   - ReadHeaderTimeout to [DefaultReadHeaderTimeout], so that a client
+//     cannot hold a connection by sending its headers slowly.
+//
+// It also registers s with hs.RegisterOnShutdown, so that hs.Shutdown ends
+// the streams first, which it would otherwise wait for until its context
+// ends. hs's ReadTimeout and WriteTimeout, right for ordinary requests, may
+// stay: streams clear them.
+//
+//	hs := &http.Server{Addr: addr, Handler: mux}
+//	events.ConfigureHTTP(hs)
+//	go hs.ListenAndServeTLS(cert, key)
+//	...
+//	hs.Shutdown(ctx) // ends the streams, then the server
+func (s *Server) ConfigureHTTP(hs *http.Server) {
+	if hs.HTTP2 == nil {
+		hs.HTTP2 = &http.HTTP2Config{}
+	}
+	if hs.HTTP2.WriteByteTimeout == 0 {
+		hs.HTTP2.WriteByteTimeout = s.cfg.writeTimeout
+	}
+	if hs.MaxHeaderBytes == 0 {
+		hs.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if hs.ReadHeaderTimeout == 0 {
+		hs.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	hs.RegisterOnShutdown(s.endStreams)
 }

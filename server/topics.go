@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,7 +13,13 @@ import (
 // QueryTopics is the default [TopicFunc]: the values of the repeated "topic"
 // query parameter, each checked by [ValidTopic].
 func QueryTopics(r *http.Request) ([]string, error) {
-	topics := r.URL.Query()["topic"]
+	// URL.Query drops what it cannot parse without a word: say what is
+	// wrong instead of "no topic".
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("malformed query: %v", err)
+	}
+	topics := q["topic"]
 	for _, t := range topics {
 		if err := ValidTopic(t); err != nil {
 			return nil, err

@@ -10,7 +10,6 @@
 package brokertest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,15 +20,14 @@ import (
 	"time"
 
 	"github.com/ssekit/ssekit/server"
-	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/shared/sse"
 )
 
 // Config is what a broker under test must be configured with.
 type Config struct {
 	// RetainEvents is how many events the broker must retain per topic,
-	// and no more: older ones must be trimmed (so that resuming before
-	// them is a reset).
+	// and no more: older ones must be trimmed (so that replaying from
+	// before them fails with server.ErrExpired).
 	RetainEvents int
 }
 
@@ -41,29 +39,32 @@ var Timeout = 10 * time.Second
 func Run(t *testing.T, newBroker func(t *testing.T, c Config) server.Broker) {
 	t.Helper()
 	tests := []struct {
-		name string
-		fn   func(t *testing.T, b server.Broker)
+		name   string
+		retain int
+		fn     func(t *testing.T, b server.Broker)
 	}{
-		{"IDs", testIDs},
-		{"Live", testLive},
-		{"TopicIsolation", testTopicIsolation},
-		{"MultiTopicOrder", testMultiTopicOrder},
-		{"Replay", testReplay},
-		{"ReplayAcrossTopics", testReplayAcrossTopics},
-		{"ReplayThenLiveNoGap", testReplayThenLive},
-		{"ResetMalformed", resetTest("not-an-id", schema.ResetMalformed)},
-		{"ResetOtherEpoch", resetTest("zzzzzz0-1", schema.ResetEpoch)},
-		{"ResetAhead", testResetAhead},
-		{"ResetGiven", testResetGiven},
-		{"ResetExpired", testResetExpired},
-		{"SlowConsumer", testSlowConsumer},
-		{"ConcurrentPublish", testConcurrentPublish},
-		{"SubscriptionClose", testSubscriptionClose},
-		{"Close", testClose},
+		{"IDs", 5, testIDs},
+		{"Live", 5, testLive},
+		{"Position", 5, testPosition},
+		{"TopicIsolation", 5, testTopicIsolation},
+		{"MultiTopicOrder", 5, testMultiTopicOrder},
+		{"Replay", 5, testReplay},
+		{"ReplayAcrossTopics", 5, testReplayAcrossTopics},
+		{"ReplayPages", 5, testReplayPages},
+		{"ReplayFollowsNewEvents", 5, testReplayFollows},
+		{"ReplayThenLiveNoGap", 5, testReplayThenLive},
+		{"LargeReplay", 6000, testLargeReplay},
+		{"ReplayAhead", 5, testReplayAhead},
+		{"ReplayExpired", 5, testReplayExpired},
+		{"ExpiredWhileReading", 5, testExpiredWhileReading},
+		{"SlowConsumer", 5, testSlowConsumer},
+		{"ConcurrentPublish", 5, testConcurrentPublish},
+		{"SubscriptionClose", 5, testSubscriptionClose},
+		{"Close", 5, testClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newBroker(t, Config{RetainEvents: 5})
+			b := newBroker(t, Config{RetainEvents: tt.retain})
 			t.Cleanup(func() { b.Close() })
 			tt.fn(t, b)
 		})
@@ -86,46 +87,54 @@ func frame(t testing.TB, data string) []byte {
 	return f
 }
 
-func publish(t testing.TB, b server.Broker, topic, data string) string {
+func publish(t testing.TB, b server.Broker, topic, data string) server.EventID {
 	t.Helper()
 	id, err := b.Publish(context.Background(), topic, frame(t, data))
 	if err != nil {
 		t.Fatalf("Publish(%q, %q) = %v", topic, data, err)
 	}
-	return id
+	return parse(t, id)
 }
 
-func subscribe(t *testing.T, b server.Broker, lastID string, topics ...string) server.Subscription {
+func subscribe(t *testing.T, b server.Broker, topics ...string) server.Subscription {
 	t.Helper()
-	s, err := b.Subscribe(ctx(t), server.SubscribeRequest{Topics: topics, LastEventID: lastID})
+	return subscribeLimits(t, b, server.QueueLimits{}, topics...)
+}
+
+func subscribeLimits(t *testing.T, b server.Broker, l server.QueueLimits, topics ...string) server.Subscription {
+	t.Helper()
+	s, err := b.Subscribe(ctx(t), server.SubscribeRequest{Topics: topics, Limits: l})
 	if err != nil {
-		t.Fatalf("Subscribe(%q, %q) = %v", topics, lastID, err)
+		t.Fatalf("Subscribe(%q) = %v", topics, err)
 	}
 	t.Cleanup(s.Close)
 	return s
 }
 
-// event is a decoded frame.
-type event struct{ ID, Type, Data string }
-
-func decode(t testing.TB, f []byte) event {
+func replay(t *testing.T, b server.Broker, after uint64, topics ...string) server.Cursor {
 	t.Helper()
-	d := sse.NewDecoder(bytes.NewReader(f))
-	ev, err := d.Next()
+	c, err := b.Replay(ctx(t), topics, after)
 	if err != nil {
-		t.Fatalf("frame %q does not decode: %v", f, err)
+		t.Fatalf("Replay(%q, %d) = %v", topics, after, err)
 	}
-	if _, err := d.Next(); err == nil {
-		t.Fatalf("frame %q holds more than one event", f)
-	}
-	return event{ID: ev.ID, Type: ev.Type, Data: ev.Data}
+	t.Cleanup(c.Close)
+	return c
 }
 
-// receive waits for n events, failing after Timeout.
-func receive(t *testing.T, s server.Subscription, n int) []event {
+func decode(t testing.TB, f server.Frame) Event {
 	t.Helper()
-	var got []event
-	var frames [][]byte
+	e, err := Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// receive waits for n live events, failing after Timeout.
+func receive(t *testing.T, s server.Subscription, n int) []Event {
+	t.Helper()
+	var got []Event
+	var frames []server.Frame
 	deadline := time.After(Timeout)
 	for len(got) < n {
 		var err error
@@ -151,6 +160,26 @@ func receive(t *testing.T, s server.Subscription, n int) []event {
 	return got
 }
 
+// readAll reads c until it has caught up.
+func readAll(t *testing.T, c server.Cursor) []Event {
+	t.Helper()
+	var got []Event
+	var page []server.Frame
+	for {
+		var err error
+		page, err = c.Next(ctx(t), page[:0], 1<<20)
+		if err != nil {
+			t.Fatalf("Next() after %d events = %v", len(got), err)
+		}
+		if len(page) == 0 {
+			return got
+		}
+		for _, f := range page {
+			got = append(got, decode(t, f))
+		}
+	}
+}
+
 // quiet checks that nothing is waiting on s.
 func quiet(t *testing.T, s server.Subscription) {
 	t.Helper()
@@ -160,7 +189,7 @@ func quiet(t *testing.T, s server.Subscription) {
 	}
 }
 
-func wantData(t *testing.T, got []event, want ...string) {
+func wantData(t *testing.T, got []Event, want ...string) {
 	t.Helper()
 	var data []string
 	for _, e := range got {
@@ -180,12 +209,26 @@ func parse(t testing.TB, id string) server.EventID {
 	return e
 }
 
+func checkOrder(t *testing.T, got []Event) {
+	t.Helper()
+	for i := 1; i < len(got); i++ {
+		if got[i-1].Seq >= got[i].Seq {
+			t.Fatalf("events out of sequence order: %q then %q", got[i-1].ID, got[i].ID)
+		}
+	}
+}
+
 func testIDs(t *testing.T, b server.Broker) {
-	a := parse(t, publish(t, b, "a", "1"))
-	c := parse(t, publish(t, b, "b", "2"))
-	d := parse(t, publish(t, b, "a", "3"))
-	if a.Epoch != c.Epoch || c.Epoch != d.Epoch {
-		t.Fatalf("epochs %q %q %q differ within one broker", a.Epoch, c.Epoch, d.Epoch)
+	if _, err := server.ParseEventID(b.Epoch() + "-0"); err != nil {
+		t.Fatalf("Epoch() = %q is not a valid epoch", b.Epoch())
+	}
+	a := publish(t, b, "a", "1")
+	c := publish(t, b, "b", "2")
+	d := publish(t, b, "a", "3")
+	for _, id := range []server.EventID{a, c, d} {
+		if id.Epoch != b.Epoch() {
+			t.Fatalf("ID %s is not of the broker's epoch %q", id, b.Epoch())
+		}
 	}
 	if !(a.Seq < c.Seq && c.Seq < d.Seq) {
 		t.Fatalf("sequences %d %d %d do not grow across topics", a.Seq, c.Seq, d.Seq)
@@ -193,20 +236,38 @@ func testIDs(t *testing.T, b server.Broker) {
 }
 
 func testLive(t *testing.T, b server.Broker) {
-	s := subscribe(t, b, "", "a")
-	if s.Reset() != "" || s.Replayed() != 0 {
-		t.Fatalf("fresh subscription: Reset() = %q, Replayed() = %d", s.Reset(), s.Replayed())
-	}
+	s := subscribe(t, b, "a")
 	id := publish(t, b, "a", "x")
 	got := receive(t, s, 1)
-	if got[0] != (event{ID: id, Type: "test", Data: "x"}) {
+	if got[0] != (Event{Seq: id.Seq, ID: id.String(), Type: "test", Data: "x"}) {
 		t.Fatalf("received %+v; want id %q, type test, data x", got[0], id)
 	}
 	quiet(t, s)
 }
 
+// testPosition checks that a subscription's position is the last sequence
+// number assigned before it, on any topic, and that it receives exactly
+// the events after it.
+func testPosition(t *testing.T, b server.Broker) {
+	empty := subscribe(t, b, "a")
+	publish(t, b, "a", "1")
+	last := publish(t, b, "b", "2")
+	s := subscribe(t, b, "a")
+	if s.Position() != last.Seq {
+		t.Fatalf("Position() = %d; want %d, the last ID assigned (on another topic)", s.Position(), last.Seq)
+	}
+	if empty.Position() >= last.Seq {
+		t.Fatalf("Position() of an earlier subscription = %d; want below %d", empty.Position(), last.Seq)
+	}
+	next := publish(t, b, "a", "3")
+	if got := receive(t, s, 1); got[0].Seq != next.Seq {
+		t.Fatalf("received %+v; want the event after the position", got[0])
+	}
+	wantData(t, receive(t, empty, 2), "1", "3")
+}
+
 func testTopicIsolation(t *testing.T, b server.Broker) {
-	s := subscribe(t, b, "", "a")
+	s := subscribe(t, b, "a")
 	publish(t, b, "b", "other")
 	publish(t, b, "a.b", "prefix")
 	publish(t, b, "a", "mine")
@@ -214,7 +275,7 @@ func testTopicIsolation(t *testing.T, b server.Broker) {
 }
 
 func testMultiTopicOrder(t *testing.T, b server.Broker) {
-	s := subscribe(t, b, "", "a", "b")
+	s := subscribe(t, b, "a", "b")
 	var want []string
 	for i := range 20 {
 		topic := []string{"a", "b", "c"}[i%3]
@@ -228,27 +289,16 @@ func testMultiTopicOrder(t *testing.T, b server.Broker) {
 	checkOrder(t, got)
 }
 
-func checkOrder(t *testing.T, got []event) {
-	t.Helper()
-	for i := 1; i < len(got); i++ {
-		if parse(t, got[i-1].ID).Seq >= parse(t, got[i].ID).Seq {
-			t.Fatalf("events out of ID order: %q then %q", got[i-1].ID, got[i].ID)
-		}
-	}
-}
-
 func testReplay(t *testing.T, b server.Broker) {
-	var ids []string
+	var ids []server.EventID
 	for i := range 5 {
 		ids = append(ids, publish(t, b, "a", strconv.Itoa(i)))
 	}
-	s := subscribe(t, b, ids[1], "a")
-	wantData(t, receive(t, s, 3), "2", "3", "4")
-	if s.Replayed() != 3 || s.Reset() != "" {
-		t.Fatalf("Replayed() = %d, Reset() = %q; want 3, none", s.Replayed(), s.Reset())
-	}
-	last := subscribe(t, b, ids[4], "a")
-	quiet(t, last) // resuming from the newest event replays nothing
+	wantData(t, readAll(t, replay(t, b, ids[1].Seq, "a")), "2", "3", "4")
+	// Resuming from the newest event replays nothing.
+	wantData(t, readAll(t, replay(t, b, ids[4].Seq, "a")))
+	// Nor does a topic that never had an event.
+	wantData(t, readAll(t, replay(t, b, ids[4].Seq, "none")))
 }
 
 func testReplayAcrossTopics(t *testing.T, b server.Broker) {
@@ -256,14 +306,60 @@ func testReplayAcrossTopics(t *testing.T, b server.Broker) {
 	for _, e := range []struct{ topic, data string }{{"b", "b1"}, {"c", "c2"}, {"a", "a3"}, {"b", "b4"}} {
 		publish(t, b, e.topic, e.data)
 	}
-	s := subscribe(t, b, first, "a", "b")
-	got := receive(t, s, 3)
+	got := readAll(t, replay(t, b, first.Seq, "a", "b"))
 	wantData(t, got, "b1", "a3", "b4")
 	checkOrder(t, got)
 }
 
-// testReplayThenLive publishes while subscribers resume, and checks that
-// each sees every event after its ID exactly once.
+// testReplayPages reads a replay with a byte budget smaller than one
+// event: each page holds one event, in order.
+func testReplayPages(t *testing.T, b server.Broker) {
+	first := publish(t, b, "a", "0")
+	for i := 1; i <= 3; i++ {
+		publish(t, b, "a", strconv.Itoa(i))
+	}
+	c := replay(t, b, first.Seq, "a")
+	var got []Event
+	for {
+		page, err := c.Next(ctx(t), nil, 1)
+		if err != nil {
+			t.Fatalf("Next() = %v", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) != 1 {
+			t.Fatalf("Next(maxBytes 1) = %d frames; want 1", len(page))
+		}
+		got = append(got, decode(t, page[0]))
+	}
+	wantData(t, got, "1", "2", "3")
+}
+
+// testReplayFollows checks that a cursor that has caught up yields what is
+// published after it was made: the server reads a replay until it meets
+// the live queue, however long that takes.
+func testReplayFollows(t *testing.T, b server.Broker) {
+	first := publish(t, b, "a", "0")
+	c := replay(t, b, first.Seq, "a")
+	wantData(t, readAll(t, c))
+	publish(t, b, "a", "1")
+	publish(t, b, "b", "other")
+	publish(t, b, "a", "2")
+	var got []Event
+	deadline := time.Now().Add(Timeout)
+	for len(got) < 2 { // a broker on the network may take a moment
+		if time.Now().After(deadline) {
+			t.Fatalf("cursor yielded %v after the new events; want 1, 2", got)
+		}
+		got = append(got, readAll(t, c)...)
+	}
+	wantData(t, got, "1", "2")
+}
+
+// testReplayThenLive resumes subscribers, the way the server does, while
+// events are published, and checks that each sees every event after its ID
+// exactly once.
 func testReplayThenLive(t *testing.T, b server.Broker) {
 	const total = 200
 	first := publish(t, b, "a", "0")
@@ -278,125 +374,132 @@ func testReplayThenLive(t *testing.T, b server.Broker) {
 			}
 		}
 	}()
-	s, err := b.Subscribe(ctx(t), server.SubscribeRequest{Topics: []string{"a"}, LastEventID: first})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	got, err := Resume(ctx(t), b, first.Seq, total-1, []string{"a"}, nil)
 	wg.Wait()
-	var got []event
-	var frames [][]byte
-	deadline := time.After(Timeout)
-	for len(got) == 0 || got[len(got)-1].Data != strconv.Itoa(total-1) {
-		frames, err = s.Fetch(frames[:0])
-		for _, f := range frames {
-			got = append(got, decode(t, f))
-		}
-		if err != nil {
-			t.Fatalf("subscription ended: %v", err)
-		}
-		if len(got) > 0 && got[len(got)-1].Data == strconv.Itoa(total-1) {
-			break
-		}
-		select {
-		case <-s.Ready():
-		case <-deadline:
-			t.Fatalf("timed out after %d events", len(got))
-		}
-	}
-	next := 1
-	if s.Reset() != "" {
-		// Retention is 5: the publisher may have run more than that ahead
-		// of Subscribe. Then the reset comes first, and live delivery
-		// starts right after the reset's ID.
-		if got[0].Type != schema.ResetEvent {
-			t.Fatalf("Reset() = %q but the first frame is %+v", s.Reset(), got[0])
-		}
-		reset := parse(t, got[0].ID)
-		got = got[1:]
-		if len(got) > 0 && parse(t, got[0].ID).Seq != reset.Seq+1 {
-			t.Fatalf("after a reset at %s the first live event is %s; want the next ID", got[0].ID, reset)
-		}
+	if errors.Is(err, server.ErrExpired) {
+		// Retention is 5: the publisher may have run that far ahead
+		// before the replay was read. The contract holds as long as what
+		// was delivered has no gap.
 		if len(got) > 0 {
-			next, _ = strconv.Atoi(got[0].Data)
+			t.Fatalf("Resume() = %d events, ErrExpired; want none with the error", len(got))
 		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("Resume() = %v", err)
 	}
 	for i, e := range got {
-		if e.Data != strconv.Itoa(next+i) {
-			t.Fatalf("event %d is %q; want %d (gap or duplicate between replay and live)", i, e.Data, next+i)
+		if e.Data != strconv.Itoa(1+i) {
+			t.Fatalf("event %d is %q; want %d (gap or duplicate between replay and live)", i, e.Data, 1+i)
 		}
 	}
 }
 
-func resetTest(lastID, reason string) func(*testing.T, server.Broker) {
-	return func(t *testing.T, b server.Broker) {
-		publish(t, b, "a", "before")
-		checkReset(t, subscribe(t, b, lastID, "a"), b, reason)
+// testLargeReplay replays more events than a subscription's queue holds,
+// while live events arrive.
+func testLargeReplay(t *testing.T, b server.Broker) {
+	const n = server.DefaultQueueFrames + 1000
+	first := publish(t, b, "a", "0")
+	for i := 1; i <= n; i++ {
+		publish(t, b, "a", strconv.Itoa(i))
 	}
-}
-
-// checkReset checks that s starts with a reset event for reason, whose ID
-// resumes without another reset, and then goes live.
-func checkReset(t *testing.T, s server.Subscription, b server.Broker, reason string) {
-	t.Helper()
-	if s.Reset() != reason {
-		t.Fatalf("Reset() = %q; want %q", s.Reset(), reason)
-	}
-	got := receive(t, s, 1)
-	if got[0].Type != schema.ResetEvent || !strings.Contains(got[0].Data, `"`+reason+`"`) {
-		t.Fatalf("first frame = %+v; want a %s event with reason %q", got[0], schema.ResetEvent, reason)
-	}
-	parse(t, got[0].ID)
-	again := subscribe(t, b, got[0].ID, "a")
-	if again.Reset() != "" {
-		t.Fatalf("resuming from the reset's ID %q: Reset() = %q; want none", got[0].ID, again.Reset())
-	}
-	publish(t, b, "a", "after")
-	wantData(t, receive(t, s, 1), "after")
-	wantData(t, receive(t, again, 1), "after")
-}
-
-func testResetAhead(t *testing.T, b server.Broker) {
-	id := parse(t, publish(t, b, "a", "x"))
-	id.Seq += 1000
-	checkReset(t, subscribe(t, b, id.String(), "a"), b, schema.ResetUnknown)
-}
-
-func testResetGiven(t *testing.T, b server.Broker) {
-	publish(t, b, "a", "x")
-	s, err := b.Subscribe(ctx(t), server.SubscribeRequest{Topics: []string{"a"}, ResetReason: schema.ResetTooLong})
+	got, err := Resume(ctx(t), b, first.Seq, n+10, []string{"a"}, func() {
+		for i := n + 1; i <= n+10; i++ {
+			publish(t, b, "a", strconv.Itoa(i))
+		}
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Resume() after %d events = %v", len(got), err)
 	}
-	defer s.Close()
-	checkReset(t, s, b, schema.ResetTooLong)
+	for i, e := range got {
+		if e.Data != strconv.Itoa(1+i) {
+			t.Fatalf("event %d is %q; want %d", i, e.Data, 1+i)
+		}
+	}
 }
 
-func testResetExpired(t *testing.T, b server.Broker) {
+func testReplayAhead(t *testing.T, b server.Broker) {
+	id := publish(t, b, "a", "x")
+	if _, err := b.Replay(ctx(t), []string{"a"}, id.Seq+1000); !errors.Is(err, server.ErrUnknownPosition) {
+		t.Fatalf("Replay(ahead of the broker) = %v; want ErrUnknownPosition", err)
+	}
+	// The position of a subscription is never ahead.
+	s := subscribe(t, b, "a")
+	wantData(t, readAll(t, replay(t, b, s.Position(), "a")))
+}
+
+func testReplayExpired(t *testing.T, b server.Broker) {
 	first := publish(t, b, "a", "0")
 	for i := 1; i < 20; i++ { // retention is 5 per topic
 		publish(t, b, "a", strconv.Itoa(i))
 	}
-	checkReset(t, subscribe(t, b, first, "a"), b, schema.ResetExpired)
+	if err := replayErr(t, b, first.Seq, "a"); !errors.Is(err, server.ErrExpired) {
+		t.Fatalf("Replay(trimmed position) = %v; want ErrExpired", err)
+	}
+	// The client of a reset resumes from a subscription's position.
+	s := subscribe(t, b, "a")
+	publish(t, b, "a", "after")
+	wantData(t, readAll(t, replay(t, b, s.Position(), "a")), "after")
+	wantData(t, receive(t, s, 1), "after")
 
-	// Expiry on one topic resets a subscription to several.
+	// Expiry on one topic fails a replay of several.
 	mark := publish(t, b, "quiet", "q")
 	for i := range 20 {
 		publish(t, b, "a", strconv.Itoa(i))
 	}
-	s := subscribe(t, b, mark, "quiet", "a")
-	if s.Reset() != schema.ResetExpired {
-		t.Fatalf("Reset() = %q; want %q when one of the topics expired", s.Reset(), schema.ResetExpired)
+	if err := replayErr(t, b, mark.Seq, "quiet", "a"); !errors.Is(err, server.ErrExpired) {
+		t.Fatalf("Replay(position expired on one of two topics) = %v; want ErrExpired", err)
+	}
+}
+
+// replayErr returns the error of replaying after the sequence number after
+// on topics: from Replay, or from reading the cursor before it has caught
+// up, since a broker may find out only as it reads.
+func replayErr(t *testing.T, b server.Broker, after uint64, topics ...string) error {
+	t.Helper()
+	c, err := b.Replay(ctx(t), topics, after)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for {
+		page, err := c.Next(ctx(t), nil, 1<<20)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+	}
+}
+
+// testExpiredWhileReading trims events ahead of a cursor before it reads
+// them: the cursor must say so rather than skip them.
+func testExpiredWhileReading(t *testing.T, b server.Broker) {
+	first := publish(t, b, "a", "0")
+	publish(t, b, "a", "1")
+	c := replay(t, b, first.Seq, "a")
+	page, err := c.Next(ctx(t), nil, 1)
+	if err != nil || len(page) != 1 {
+		t.Fatalf("Next() = %d frames, %v; want 1", len(page), err)
+	}
+	for i := range 20 { // retention is 5: "1" and what follows are trimmed
+		publish(t, b, "a", strconv.Itoa(100+i))
+	}
+	for {
+		page, err = c.Next(ctx(t), page[:0], 1<<20)
+		if errors.Is(err, server.ErrExpired) {
+			return
+		}
+		if err != nil || len(page) == 0 {
+			t.Fatalf("Next() after trimming = %d frames, %v; want ErrExpired", len(page), err)
+		}
+		if e := decode(t, page[0]); e.Data != "1" && e.Data != "100" {
+			t.Fatalf("Next() after trimming yields %q: it skipped trimmed events", e.Data)
+		}
 	}
 }
 
 func testSlowConsumer(t *testing.T, b server.Broker) {
-	slow, err := b.Subscribe(ctx(t), server.SubscribeRequest{Topics: []string{"a"}, Limits: server.QueueLimits{Frames: 4}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	fast := subscribe(t, b, "", "a")
+	slow := subscribeLimits(t, b, server.QueueLimits{Frames: 4}, "a")
+	fast := subscribe(t, b, "a")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -431,11 +534,7 @@ func testSlowConsumer(t *testing.T, b server.Broker) {
 
 func testConcurrentPublish(t *testing.T, b server.Broker) {
 	const publishers, each = 4, 100
-	s, err := b.Subscribe(ctx(t), server.SubscribeRequest{Topics: []string{"a", "b"}, Limits: server.QueueLimits{Frames: publishers * each}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := subscribeLimits(t, b, server.QueueLimits{Frames: publishers * each}, "a", "b")
 	var wg sync.WaitGroup
 	for p := range publishers {
 		wg.Add(1)
@@ -463,17 +562,17 @@ func testConcurrentPublish(t *testing.T, b server.Broker) {
 }
 
 func testSubscriptionClose(t *testing.T, b server.Broker) {
-	s := subscribe(t, b, "", "a")
+	s := subscribe(t, b, "a")
 	s.Close()
 	s.Close() // idempotent
 	publish(t, b, "a", "after close")
-	other := subscribe(t, b, "", "a")
+	other := subscribe(t, b, "a")
 	publish(t, b, "a", "x")
 	wantData(t, receive(t, other, 1), "x")
 }
 
 func testClose(t *testing.T, b server.Broker) {
-	s := subscribe(t, b, "", "a")
+	s := subscribe(t, b, "a")
 	publish(t, b, "a", "queued")
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
@@ -487,7 +586,10 @@ func testClose(t *testing.T, b server.Broker) {
 	if _, err := b.Subscribe(context.Background(), server.SubscribeRequest{Topics: []string{"a"}}); !errors.Is(err, server.ErrBrokerClosed) {
 		t.Fatalf("Subscribe after Close = %v; want ErrBrokerClosed", err)
 	}
-	var got []event
+	if _, err := b.Replay(context.Background(), []string{"a"}, 0); !errors.Is(err, server.ErrBrokerClosed) {
+		t.Fatalf("Replay after Close = %v; want ErrBrokerClosed", err)
+	}
+	var got []Event
 	deadline := time.After(Timeout)
 	for {
 		frames, err := s.Fetch(nil)

@@ -14,11 +14,11 @@ import (
 func BenchmarkPublish(b *testing.B) {
 	js := connect(b, startServer(b))
 	br := newBroker(b, js, append(uniqueStream(), natsbroker.WithStorage(jetstream.FileStorage))...)
-	s := subscribe(b, br, "", "prices")
+	s := subscribe(b, br, "", "prices").sub
 	done := make(chan int)
 	go func() { // the connection's writer
 		n := 0
-		var frames [][]byte
+		var frames []server.Frame
 		for {
 			var err error
 			frames, err = s.Fetch(frames[:0])
@@ -49,7 +49,8 @@ func BenchmarkPublish(b *testing.B) {
 }
 
 // BenchmarkReplay1000 measures a client resuming 1000 events behind: the
-// replay consumer, the trim check and building the frames.
+// replay consumer, the trim checks and building the frames, read in the
+// server's page size.
 func BenchmarkReplay1000(b *testing.B) {
 	const events = 1000
 	js := connect(b, startServer(b))
@@ -62,21 +63,30 @@ func BenchmarkReplay1000(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	req := server.SubscribeRequest{Topics: []string{"prices"}, LastEventID: first}
+	after, _ := server.ParseEventID(first)
 	b.ReportAllocs()
-	var frames [][]byte
+	var frames []server.Frame
 	n := 0
 	for b.Loop() {
-		s, err := br.Subscribe(ctx, req)
+		cur, err := br.Replay(ctx, []string{"prices"}, after.Seq)
 		if err != nil {
 			b.Fatal(err)
 		}
-		frames, err = s.Fetch(frames[:0])
-		if len(frames) != events || err != nil {
-			b.Fatalf("Fetch = %d frames, %v; want %d (Reset() = %q)", len(frames), err, events, s.Reset())
+		got := 0
+		for {
+			if frames, err = cur.Next(ctx, frames[:0], 256<<10); err != nil {
+				b.Fatal(err)
+			}
+			if len(frames) == 0 {
+				break
+			}
+			got += len(frames)
 		}
-		s.Close()
-		n += len(frames)
+		if got != events {
+			b.Fatalf("replayed %d frames; want %d", got, events)
+		}
+		cur.Close()
+		n += got
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
@@ -89,13 +99,13 @@ func BenchmarkFanOut100(b *testing.B) {
 	br := newBroker(b, js, uniqueStream()...)
 	var subs []server.Subscription
 	for range subscribers {
-		subs = append(subs, subscribe(b, br, "", "prices"))
+		subs = append(subs, subscribe(b, br, "", "prices").sub)
 	}
 	f := frame(b, `{"symbol":"ACME","price":12.34}`)
 	ctx := context.Background()
 	b.ReportAllocs()
 	n := 0
-	var frames [][]byte
+	var frames []server.Frame
 	for b.Loop() {
 		if _, err := br.Publish(ctx, "prices", f); err != nil {
 			b.Fatal(err)

@@ -288,18 +288,9 @@ func (b *Broker) dispatch(subj string, seq uint64, body []byte) {
 	if len(subs) == 0 {
 		return
 	}
-	f := b.appendFrame(make([]byte, 0, b.frameLen(body)), seq, body)
+	f := server.Frame{Seq: seq, Bytes: b.appendFrame(make([]byte, 0, b.frameLen(body)), seq, body)}
 	for s := range subs {
 		if seq <= s.after {
-			continue
-		}
-		if !s.live {
-			if len(s.pending) >= s.maxPending {
-				s.q.End(server.ErrSlowConsumer)
-				b.unsubscribe(s)
-				continue
-			}
-			s.pending = append(s.pending, f)
 			continue
 		}
 		if !s.q.Push(f) {

@@ -56,17 +56,17 @@
 //
 // # Replay and resets
 //
-// A subscription with a Last-Event-ID registers with the instance's
-// fan-out first, buffering what arrives, then reads the events after the
-// ID from the stream with a short-lived ordered consumer filtered to its
-// topics, and queues the replay followed by the buffer, skipping what the
-// replay already held: no gap and no duplicate. Replay covers what the
-// instance has delivered or published itself; events published elsewhere
-// that it has not delivered yet arrive live, right after.
+// A subscription registers with the instance's fan-out at the instance's
+// position. The server then reads what a resuming client missed through
+// [Broker.Replay]: a short-lived ordered consumer filtered to the topics,
+// read a batch at a time, which also yields what is stored while it reads.
+// Events published elsewhere that the instance has not delivered yet come
+// from the stream, or live right after; the server skips what it has
+// already written, so there is no gap and no duplicate.
 //
 // JetStream skips messages that were removed without a word, so the broker
-// checks, after reading, that none were removed on the subscription's
-// topics after the ID. Looking up the message of the ID itself is not
+// checks, after reading each batch, that none were removed on the
+// topics after the batch's start. Looking up the message of the ID itself is not
 // enough: the limit per subject trims each topic on its own. The check
 // relies on JetStream removing each subject's oldest messages first:
 //
@@ -83,10 +83,11 @@
 // when the ID is older than everything in the stream), never the other way
 // round.
 //
-// Resets follow the memory broker: schema.ResetMalformed, ResetEpoch,
-// ResetUnknown for an ID past the stream's last sequence, ResetExpired, or
-// the caller's SubscribeRequest.ResetReason. The reset frame's ID is the
-// position live delivery starts from.
+// Replay fails with server.ErrUnknownPosition for a position past the
+// stream's last sequence, and with server.ErrExpired, from Replay or as the
+// cursor reads, when events after the position were trimmed or more than
+// the window was published on one topic since; the server then sends a
+// reset, as it does for the memory broker.
 //
 // # Retention
 //

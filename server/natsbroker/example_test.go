@@ -71,7 +71,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Print(strings.Replace(string(frames[0]), id, "<epoch>-1", 1))
+	fmt.Print(strings.Replace(string(frames[0].Bytes), id, "<epoch>-1", 1))
 	// Output:
 	// id: <epoch>-1
 	// event: price.tick

@@ -1,8 +1,8 @@
 package natsbroker_test
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -13,7 +13,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/server/brokertest"
 	"github.com/ssekit/ssekit/server/natsbroker"
+	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/shared/sse"
 )
 
@@ -106,40 +108,107 @@ func publish(tb testing.TB, b server.Broker, topic, data string) string {
 	return id
 }
 
-func subscribe(tb testing.TB, b server.Broker, lastID string, topics ...string) server.Subscription {
+// stream is what a client of the server receives when it resumes from an
+// ID: the replay, then live events, or the reason it gets a reset. It reads
+// the broker the way the server does (see brokertest.Resume).
+type stream struct {
+	tb       testing.TB
+	b        server.Broker
+	topics   []string
+	sub      server.Subscription
+	reset    string
+	replayed int
+	pending  []event // read from the replay, not yet received
+	last     uint64  // live events at or below it are skipped
+}
+
+// subscribe starts a stream of topics resuming after lastID ("" for
+// none).
+func subscribe(tb testing.TB, b server.Broker, lastID string, topics ...string) *stream {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s, err := b.Subscribe(ctx, server.SubscribeRequest{Topics: topics, LastEventID: lastID})
-	if err != nil {
-		tb.Fatalf("Subscribe(%q, %q) = %v", topics, lastID, err)
+	s := &stream{tb: tb, b: b, topics: topics}
+	var err error
+	if s.sub, err = b.Subscribe(ctx, server.SubscribeRequest{Topics: topics}); err != nil {
+		tb.Fatalf("Subscribe(%q) = %v", topics, err)
 	}
-	tb.Cleanup(s.Close)
-	return s
+	tb.Cleanup(func() { s.sub.Close() })
+	s.last = s.sub.Position()
+	if lastID == "" {
+		return s
+	}
+	id, err := server.ParseEventID(lastID)
+	switch {
+	case err != nil:
+		s.reset = schema.ResetMalformed
+		return s
+	case id.Epoch != b.Epoch():
+		s.reset = schema.ResetEpoch
+		return s
+	}
+	cur, err := b.Replay(ctx, topics, id.Seq)
+	switch {
+	case errors.Is(err, server.ErrExpired):
+		s.reset = schema.ResetExpired
+		return s
+	case errors.Is(err, server.ErrUnknownPosition):
+		s.reset = schema.ResetUnknown
+		return s
+	case err != nil:
+		tb.Fatalf("Replay(%q, %d) = %v", topics, id.Seq, err)
+	}
+	defer cur.Close()
+	s.last = id.Seq
+	for {
+		page, err := cur.Next(ctx, nil, 1<<20)
+		if err != nil {
+			tb.Fatalf("replaying %q after %d: %v", topics, id.Seq, err)
+		}
+		for _, f := range page {
+			s.pending = append(s.pending, decode(tb, f))
+			s.last = f.Seq
+		}
+		s.replayed += len(page)
+		if len(page) == 0 || s.last >= s.sub.Position() {
+			return s
+		}
+	}
 }
 
-type event struct{ ID, Type, Data string }
+func (s *stream) Reset() string { return s.reset }
+func (s *stream) Replayed() int { return s.replayed }
+func (s *stream) Close()        { s.sub.Close() }
 
-func decode(tb testing.TB, f []byte) event {
+type event struct {
+	Seq            uint64
+	ID, Type, Data string
+}
+
+func decode(tb testing.TB, f server.Frame) event {
 	tb.Helper()
-	ev, err := sse.NewDecoder(bytes.NewReader(f)).Next()
+	e, err := brokertest.Decode(f)
 	if err != nil {
-		tb.Fatalf("frame %q does not decode: %v", f, err)
+		tb.Fatal(err)
 	}
-	return event{ID: ev.ID, Type: ev.Type, Data: ev.Data}
+	return event(e)
 }
 
 // receive waits for exactly n events on s.
-func receive(tb testing.TB, s server.Subscription, n int) []event {
+func receive(tb testing.TB, s *stream, n int) []event {
 	tb.Helper()
-	var got []event
-	var frames [][]byte
+	got := s.pending[:min(n, len(s.pending))]
+	s.pending = s.pending[len(got):]
+	var frames []server.Frame
 	deadline := time.After(timeout)
 	for len(got) < n {
 		var err error
-		frames, err = s.Fetch(frames[:0])
+		frames, err = s.sub.Fetch(frames[:0])
 		for _, f := range frames {
-			got = append(got, decode(tb, f))
+			if f.Seq > s.last {
+				got = append(got, decode(tb, f))
+				s.last = f.Seq
+			}
 		}
 		if err != nil {
 			tb.Fatalf("after %d of %d events: subscription ended: %v", len(got), n, err)
@@ -148,7 +217,7 @@ func receive(tb testing.TB, s server.Subscription, n int) []event {
 			break
 		}
 		select {
-		case <-s.Ready():
+		case <-s.sub.Ready():
 		case <-deadline:
 			tb.Fatalf("timed out with %d of %d events: %v", len(got), n, got)
 		}
@@ -160,8 +229,9 @@ func receive(tb testing.TB, s server.Subscription, n int) []event {
 }
 
 // ended waits until s ends and returns why, failing if an event arrives.
-func ended(tb testing.TB, s server.Subscription) error {
+func ended(tb testing.TB, st *stream) error {
 	tb.Helper()
+	s := st.sub
 	deadline := time.After(timeout)
 	for {
 		frames, err := s.Fetch(nil)

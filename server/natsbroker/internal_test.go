@@ -54,8 +54,8 @@ func fakeBroker(pos uint64) *Broker {
 	return &Broker{epoch: "e1", pos: pos, subs: make(map[string]map[*subscription]struct{})}
 }
 
-func (b *Broker) fakeSub(live bool, after uint64, subjects ...string) *subscription {
-	s := &subscription{b: b, q: server.NewQueue(server.QueueLimits{}), subjects: subjects, after: after, live: live, maxPending: 2}
+func (b *Broker) fakeSub(after uint64, subjects ...string) *subscription {
+	s := &subscription{b: b, q: server.NewQueue(server.QueueLimits{}), subjects: subjects, after: after, pos: after}
 	b.mu.Lock()
 	b.register(s)
 	b.mu.Unlock()
@@ -67,7 +67,7 @@ func fetchAll(t *testing.T, s *subscription) (string, error) {
 	frames, err := s.Fetch(nil)
 	var all []string
 	for _, f := range frames {
-		all = append(all, string(f))
+		all = append(all, string(f.Bytes))
 	}
 	return strings.Join(all, ""), err
 }
@@ -75,8 +75,8 @@ func fetchAll(t *testing.T, s *subscription) (string, error) {
 func TestDispatch(t *testing.T) {
 	t.Parallel()
 	b := fakeBroker(10)
-	s := b.fakeSub(true, 10, "p.a", "p.b")
-	late := b.fakeSub(true, 12, "p.a")
+	s := b.fakeSub(10, "p.a", "p.b")
+	late := b.fakeSub(12, "p.a")
 	b.dispatch("p.a", 11, []byte("data: 1\n\n"))
 	b.dispatch("p.c", 12, []byte("data: 2\n\n"))
 	b.dispatch("p.b", 13, []byte("data: 3\n\n"))
@@ -91,32 +91,11 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
-func TestDispatchBuffersDuringReplay(t *testing.T) {
-	t.Parallel()
-	b := fakeBroker(10)
-	s := b.fakeSub(false, 10, "p.a")
-	b.dispatch("p.a", 11, []byte("data: 1\n\n"))
-	if frames, err := s.Fetch(nil); len(frames) != 0 || err != nil {
-		t.Fatalf("Fetch during replay = %d frames, %v; want none", len(frames), err)
-	}
-	if len(s.pending) != 1 {
-		t.Fatalf("pending = %d frames; want 1", len(s.pending))
-	}
-	b.dispatch("p.a", 12, []byte("data: 2\n\n"))
-	b.dispatch("p.a", 13, []byte("data: 3\n\n")) // over maxPending
-	if _, err := fetchAll(t, s); !errors.Is(err, server.ErrSlowConsumer) {
-		t.Fatalf("overflowing the replay buffer: err = %v; want ErrSlowConsumer", err)
-	}
-	if len(b.subs) != 0 {
-		t.Fatalf("the ended subscription is still registered: %v", b.subs)
-	}
-}
-
 func TestDispatchGap(t *testing.T) {
 	t.Parallel()
 	b := fakeBroker(10)
-	s := b.fakeSub(true, 10, "p.a")
-	other := b.fakeSub(true, 10, "p.b")
+	s := b.fakeSub(10, "p.a")
+	other := b.fakeSub(10, "p.b")
 	b.dispatch("p.a", 11, []byte("data: 1\n\n"))
 	b.dispatch("p.b", 13, []byte("data: 3\n\n")) // 12 was removed before this instance saw it
 	if got, err := fetchAll(t, s); got != "id: e1-11\ndata: 1\n\n" || !errors.Is(err, ErrGap) {

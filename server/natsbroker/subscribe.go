@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/ssekit/ssekit/server"
-	"github.com/ssekit/ssekit/shared/schema"
 )
 
 // replayTimeout bounds a replay when the caller's context has no deadline.
@@ -23,44 +22,31 @@ type subscription struct {
 	b        *Broker
 	q        *server.Queue
 	subjects []string
-	replayed int
-	reset    string
+	pos      uint64
 	once     sync.Once
 
-	after      uint64   // sequences up to after are not delivered
-	live       bool     // false while Subscribe replays: the fan-out appends to pending
-	pending    [][]byte // live frames that arrived during the replay, in order
-	maxPending int
+	after      uint64 // sequences up to after are not delivered
 	registered bool
 	gen        uint64 // the connection's reconnections when it registered
 }
 
-func (s *subscription) Ready() <-chan struct{}               { return s.q.Ready() }
-func (s *subscription) Fetch(dst [][]byte) ([][]byte, error) { return s.q.Fetch(dst) }
-func (s *subscription) Replayed() int                        { return s.replayed }
-func (s *subscription) Reset() string                        { return s.reset }
+func (s *subscription) Position() uint64                                 { return s.pos }
+func (s *subscription) Ready() <-chan struct{}                           { return s.q.Ready() }
+func (s *subscription) Fetch(dst []server.Frame) ([]server.Frame, error) { return s.q.Fetch(dst) }
 
 func (s *subscription) Close() {
 	s.once.Do(func() {
 		s.b.mu.Lock()
 		s.b.unsubscribe(s)
-		s.pending = nil
 		s.b.mu.Unlock()
 		s.q.End(server.ErrBrokerClosed)
 	})
 }
 
-// Subscribe implements [server.Broker].
-//
-// A subscription without a Last-Event-ID is registered with the fan-out at
-// once and gets what is published after the position it registers at (the
-// later of the fan-out's position and this instance's last acknowledged
-// publish). A resuming subscription is registered first, in a buffering
-// state, at position hi; Subscribe then replays (ID, hi] from the stream
-// with a short-lived ordered consumer filtered to the subscription's
-// subjects, checks that nothing in that range was trimmed (see the package
-// doc), and queues the replay followed by the buffered live frames, which
-// all lie after hi: no gap, no duplicate.
+// Subscribe implements [server.Broker]. The subscription is registered
+// with the instance's fan-out at the later of the fan-out's position and
+// this instance's last acknowledged publish, which is its Position: it
+// gets what the fan-out delivers after that.
 func (b *Broker) Subscribe(ctx context.Context, req server.SubscribeRequest) (server.Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -68,11 +54,41 @@ func (b *Broker) Subscribe(ctx context.Context, req server.SubscribeRequest) (se
 	if len(req.Topics) == 0 {
 		return nil, errors.New("natsbroker: subscribe: no topics")
 	}
-	if b.closed.Load() {
-		return nil, server.ErrBrokerClosed
+	subjects, err := b.subjects(req.Topics)
+	if err != nil {
+		return nil, err
 	}
-	subjects := make([]string, 0, len(req.Topics))
-	for _, topic := range req.Topics {
+	s := &subscription{b: b, q: server.NewQueue(req.Limits), subjects: subjects}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.usable(); err != nil {
+		return nil, err
+	}
+	s.gen = b.nc.Stats().Reconnects
+	s.pos = max(b.pos, b.published.Load())
+	s.after = s.pos
+	b.register(s)
+	return s, nil
+}
+
+// usable returns why the broker cannot serve, or nil. Call with b.mu held.
+func (b *Broker) usable() error {
+	switch {
+	case b.stopped || b.closed.Load():
+		return server.ErrBrokerClosed
+	case b.failed != nil:
+		return b.failed
+	}
+	if st := b.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("natsbroker: not connected to NATS (%v)", st)
+	}
+	return nil
+}
+
+// subjects returns the distinct subjects of topics.
+func (b *Broker) subjects(topics []string) ([]string, error) {
+	subjects := make([]string, 0, len(topics))
+	for _, topic := range topics {
 		subj, err := b.subject(topic)
 		if err != nil {
 			return nil, err
@@ -81,96 +97,7 @@ func (b *Broker) Subscribe(ctx context.Context, req server.SubscribeRequest) (se
 			subjects = append(subjects, subj)
 		}
 	}
-	s := &subscription{
-		b:          b,
-		q:          server.NewQueue(req.Limits),
-		subjects:   subjects,
-		maxPending: req.Limits.Frames,
-	}
-	if s.maxPending <= 0 {
-		s.maxPending = server.DefaultQueueFrames
-	}
-
-	reset := req.ResetReason
-	var from uint64 // the ID's sequence
-	if reset == "" && req.LastEventID != "" {
-		id, err := server.ParseEventID(req.LastEventID)
-		switch {
-		case err != nil:
-			reset = schema.ResetMalformed
-		case id.Epoch != b.epoch:
-			reset = schema.ResetEpoch
-		}
-		from = id.Seq
-	}
-	resume := reset == "" && req.LastEventID != ""
-
-	// An ID past everything this instance knows of may still be in the
-	// stream (published elsewhere, not yet here): ask the stream.
-	var last uint64
-	if resume && from > b.known() {
-		info, err := b.stream.Info(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("natsbroker: subscribe: %w", err)
-		}
-		last = info.State.LastSeq
-		if from > last {
-			reset, resume = schema.ResetUnknown, false
-		}
-	}
-
-	b.mu.Lock()
-	if b.stopped || b.closed.Load() {
-		b.mu.Unlock()
-		return nil, server.ErrBrokerClosed
-	}
-	if b.failed != nil {
-		b.mu.Unlock()
-		return nil, b.failed
-	}
-	if st := b.nc.Status(); st != nats.CONNECTED {
-		b.mu.Unlock()
-		return nil, fmt.Errorf("natsbroker: subscribe: not connected to NATS (%v)", st)
-	}
-	s.gen = b.nc.Stats().Reconnects
-	hi := max(b.pos, b.published.Load(), last)
-	s.after = max(hi, from)
-	switch {
-	case reset != "":
-		s.after = hi
-		s.reset = reset
-		s.q.Preload(server.AppendResetFrame(nil, b.id(hi), reset))
-		s.live = true
-	case !resume || from >= hi:
-		s.live = true // nothing to replay
-	}
-	b.register(s)
-	b.mu.Unlock()
-	if s.live {
-		return s, nil
-	}
-
-	frames, err := b.replay(ctx, s.subjects, from, hi)
-	if err == nil {
-		err = b.checkTrimmed(ctx, s.subjects, from)
-	}
-	if err != nil && !errors.Is(err, errExpired) {
-		s.Close()
-		return nil, err
-	}
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if errors.Is(err, errExpired) {
-		s.reset = schema.ResetExpired
-		frames = [][]byte{server.AppendResetFrame(nil, b.id(hi), schema.ResetExpired)}
-	} else {
-		s.replayed = len(frames)
-	}
-	s.q.Preload(append(frames, s.pending...)...)
-	s.pending = nil
-	s.live = true
-	return s, nil
+	return subjects, nil
 }
 
 // known returns the highest sequence this instance knows the stream holds.
@@ -195,71 +122,169 @@ func (b *Broker) register(s *subscription) {
 	}
 }
 
-// errExpired reports that the position cannot be resumed because events
-// after it are no longer retained.
-var errExpired = errors.New("natsbroker: expired")
-
-// replay returns the frames of the events on subjects in (from, hi], in
-// stream order, or errExpired when more than the window was published on
-// one of the subjects since from.
-func (b *Broker) replay(ctx context.Context, subjects []string, from, hi uint64) ([][]byte, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, replayTimeout)
-		defer cancel()
+// Replay implements [server.Broker]. The cursor reads the stream through a
+// short-lived ordered consumer filtered to the topics' subjects, deleted by
+// Close. After each fetch from the stream it checks that nothing after the
+// fetch's start was trimmed (see the package doc), and it counts the
+// events of each subject since after: more than the window
+// ([WithMaxMsgsPerSubject]) is ErrExpired, as on the memory broker. For one
+// subject Replay knows that from the consumer's count at once; across
+// several subjects the cursor finds it as it reads.
+func (b *Broker) Replay(ctx context.Context, topics []string, after uint64) (server.Cursor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if b.closed.Load() {
+		return nil, server.ErrBrokerClosed
+	}
+	subjects, err := b.subjects(topics)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := withReplayTimeout(ctx)
+	defer cancel()
+	// A position past everything this instance knows of may still be in
+	// the stream (published elsewhere, not yet here): ask the stream.
+	if after > b.known() {
+		info, err := b.stream.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("natsbroker: replay: %w", err)
+		}
+		if after > info.State.LastSeq {
+			return nil, server.ErrUnknownPosition
+		}
+	}
+	if err := b.checkTrimmed(ctx, subjects, after); err != nil {
+		return nil, err
 	}
 	cons, err := b.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects:    subjects,
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       from + 1,
-		InactiveThreshold: time.Minute, // a backstop: the consumer is deleted below
+		OptStartSeq:       after + 1,
+		InactiveThreshold: time.Minute, // a backstop: Close deletes it
 	})
 	if err != nil {
 		return nil, fmt.Errorf("natsbroker: replay: %w", err)
 	}
 	info := cons.CachedInfo()
-	defer b.deleteConsumer(info.Name)
-	if info.NumPending == 0 {
-		return nil, nil
+	c := &cursor{b: b, subjects: subjects, read: after, cons: cons, name: info.Name, pending: info.NumPending, count: make(map[string]int, len(subjects))}
+	if len(subjects) == 1 && info.NumPending > uint64(b.window) {
+		c.Close()
+		return nil, server.ErrExpired
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(int(min(info.NumPending, 500))), jetstream.PullHeartbeat(heartbeat))
-	if err != nil {
-		return nil, fmt.Errorf("natsbroker: replay: %w", err)
-	}
-	defer it.Stop()
+	return c, nil
+}
 
-	var frames [][]byte
-	count := make(map[string]int, len(subjects))
-	next := jetstream.NextContext(ctx)
-	for {
-		msg, err := it.Next(next)
-		if err != nil {
-			// A message counted as pending but trimmed before it came,
-			// or a stalled server: the trim check decides which.
-			if cerr := b.checkTrimmed(ctx, subjects, from); errors.Is(cerr, errExpired) {
-				return nil, cerr
+func withReplayTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, replayTimeout)
+}
+
+// cursor is a [server.Cursor] on the stream.
+type cursor struct {
+	b        *Broker
+	subjects []string
+	cons     jetstream.Consumer
+	name     string
+	read     uint64         // the last sequence fetched from the stream
+	pending  uint64         // messages after it, when it was delivered
+	buf      []server.Frame // fetched, not yet returned
+	count    map[string]int // events fetched per subject
+}
+
+// replayBatch bounds the messages of one fetch from the stream, and so what
+// a cursor holds beyond the page it returns.
+const replayBatch = 256
+
+// Next implements [server.Cursor].
+func (c *cursor) Next(ctx context.Context, dst []server.Frame, maxBytes int) ([]server.Frame, error) {
+	if c.b.closed.Load() {
+		return dst, server.ErrBrokerClosed
+	}
+	ctx, cancel := withReplayTimeout(ctx)
+	defer cancel()
+	start := len(dst)
+	for bytes := 0; bytes < maxBytes; {
+		if len(c.buf) == 0 {
+			if c.pending == 0 && len(dst) > start {
+				break // return what there is before asking the stream again
 			}
-			return nil, fmt.Errorf("natsbroker: replay: %w", err)
+			if err := c.fetch(ctx); err != nil {
+				return dst[:start], err
+			}
+			if len(c.buf) == 0 {
+				break // caught up
+			}
 		}
+		f := c.buf[0]
+		c.buf[0] = server.Frame{}
+		c.buf = c.buf[1:]
+		dst = append(dst, f)
+		bytes += len(f.Bytes)
+	}
+	return dst, nil
+}
+
+// fetch reads the next batch of the stream into c.buf, or nothing when the
+// stream holds nothing after c.read.
+func (c *cursor) fetch(ctx context.Context) error {
+	if c.pending == 0 {
+		// Caught up when last read; the stream may have grown since.
+		info, err := c.cons.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("natsbroker: replay: %w", err)
+		}
+		if c.pending = info.NumPending; c.pending == 0 {
+			return nil
+		}
+	}
+	start := c.read
+	batch, err := c.cons.Fetch(int(min(c.pending, replayBatch)), jetstream.FetchMaxWait(replayFetchWait))
+	if err != nil {
+		return fmt.Errorf("natsbroker: replay: %w", err)
+	}
+	for msg := range batch.Messages() {
 		meta, err := msg.Metadata()
 		if err != nil {
-			return nil, fmt.Errorf("natsbroker: replay: %w", err)
+			return fmt.Errorf("natsbroker: replay: %w", err)
 		}
 		seq := meta.Sequence.Stream
-		if seq > hi {
-			return frames, nil // the fan-out delivers it
-		}
-		subj := msg.Subject()
-		count[subj]++
-		if count[subj] > b.window {
-			return nil, errExpired
+		c.pending = meta.NumPending
+		if c.count[msg.Subject()]++; c.count[msg.Subject()] > c.b.window {
+			return server.ErrExpired
 		}
 		body := msg.Data()
-		frames = append(frames, b.appendFrame(make([]byte, 0, b.frameLen(body)), seq, body))
-		if seq == hi || meta.NumPending == 0 {
-			return frames, nil
-		}
+		c.buf = append(c.buf, server.Frame{Seq: seq, Bytes: c.b.appendFrame(make([]byte, 0, c.b.frameLen(body)), seq, body)})
+		c.read = seq
 	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+		return fmt.Errorf("natsbroker: replay: %w", err)
+	}
+	// Removal is permanent: if nothing after start is missing now, nothing
+	// was missing when the batch was read.
+	if err := c.b.checkTrimmed(ctx, c.subjects, start); err != nil {
+		return err
+	}
+	if len(c.buf) == 0 {
+		// Counted as pending, not trimmed, yet not delivered.
+		return errors.New("natsbroker: replay: the stream delivered nothing of what it holds")
+	}
+	return nil
+}
+
+// replayFetchWait bounds how long one fetch of a replay waits for messages
+// the consumer counts as pending.
+const replayFetchWait = 5 * time.Second
+
+// Close implements [server.Cursor].
+func (c *cursor) Close() {
+	if c.name != "" {
+		c.b.deleteConsumer(c.name)
+		c.name = ""
+	}
+	c.buf = nil
 }
 
 // deleteConsumer deletes a replay consumer without making Subscribe wait
@@ -285,7 +310,7 @@ func (b *Broker) deleteConsumer(name string) {
 	}()
 }
 
-// checkTrimmed returns errExpired when an event on one of subjects with a
+// checkTrimmed returns server.ErrExpired when an event on one of subjects with a
 // sequence after from may have been removed from the stream. Called after
 // the replay read the stream, it makes the replay safe: removal is
 // permanent, so if nothing after from is missing now, nothing was missing
@@ -317,7 +342,7 @@ func (b *Broker) checkTrimmed(ctx context.Context, subjects []string, from uint6
 			return fmt.Errorf("natsbroker: subscribe: %w", err)
 		}
 		if info.State.FirstSeq > from+1 {
-			return errExpired
+			return server.ErrExpired
 		}
 		return nil
 	}
@@ -327,7 +352,7 @@ func (b *Broker) checkTrimmed(ctx context.Context, subjects []string, from uint6
 			return fmt.Errorf("natsbroker: subscribe: %w", err)
 		}
 		if i == 0 && b.prefix && info.State.FirstSeq > from+1 {
-			return errExpired
+			return server.ErrExpired
 		}
 		if int64(info.State.Subjects[subj]) < b.perSubj {
 			continue
@@ -339,7 +364,7 @@ func (b *Broker) checkTrimmed(ctx context.Context, subjects []string, from uint6
 		case err != nil:
 			return fmt.Errorf("natsbroker: subscribe: %w", err)
 		case first.Sequence > from:
-			return errExpired
+			return server.ErrExpired
 		}
 	}
 	return nil

@@ -14,6 +14,12 @@ const (
 	// Last-Event-ID, so events may have been missed and the client should
 	// resync its state. Its data is a [Reset]. The stream goes live after it.
 	ResetEvent = ReservedPrefix + "reset"
+	// HeartbeatEvent is a heartbeat sent as an event, with empty data and
+	// no id, to a client that asks for it (the "heartbeat=event" query
+	// parameter): the browser's EventSource hides the comments that are
+	// the usual heartbeat, and a client that watches for a silent stream
+	// must see something.
+	HeartbeatEvent = ReservedPrefix + "heartbeat"
 )
 
 // Hello is the data of a [HelloEvent].
@@ -25,6 +31,11 @@ type Hello struct {
 	// Events lists the server's event names, sorted, when it chooses to
 	// send them; a client may use them to say which events differ.
 	Events []string `json:"events,omitempty"`
+	// Heartbeat is the server's heartbeat interval in milliseconds, 0 when
+	// it sends none: a client that has received nothing, not even a
+	// heartbeat, for a few intervals may take the connection for dead and
+	// reconnect.
+	Heartbeat int64 `json:"heartbeat,omitempty"`
 }
 
 // Reset is the data of a [ResetEvent].

@@ -111,7 +111,13 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.ln = ln
-	m.http = &http.Server{Handler: m.router(), ReadHeaderTimeout: 10 * time.Second}
+	// Production settings for streams: a bound on request headers, which
+	// a stream holds for its whole life, HTTP/2's WriteByteTimeout, which
+	// alone ends a client that stops reading its socket, and Shutdown
+	// ending the streams before it waits for them.
+	m.http = &http.Server{Handler: m.router()}
+	m.srv.ConfigureHTTP(m.http)
+	m.private.ConfigureHTTP(m.http)
 	ctx, m.cancel = context.WithCancel(ctx)
 	m.wg.Add(2)
 	go func() {
