@@ -127,6 +127,8 @@ func arg(args []safejs.Value, i int) safejs.Value {
 // the reader of a fetch() response's body.
 type bodyReader struct {
 	reader  safejs.Value
+	alive   func() // when not nil, called for every chunk
+	before  func() // when not nil, called before awaiting a chunk
 	buf     []byte // holds a chunk larger than the caller's slice
 	pending []byte // the unread part of buf
 }
@@ -139,6 +141,9 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	if len(r.pending) == 0 {
+		if r.before != nil {
+			r.before()
+		}
 		promise, err := r.reader.Call("read")
 		if err != nil {
 			return 0, thrown(err)
@@ -153,6 +158,9 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 		}
 		if done {
 			return 0, io.EOF
+		}
+		if r.alive != nil {
+			r.alive()
 		}
 		chunk := mustGet(res, "value")
 		n, err := chunk.Length()

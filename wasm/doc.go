@@ -50,9 +50,41 @@
 // recovered: as anywhere in Go, it ends the program with the handler's
 // stack, rather than leaving the page running in a state nobody checked.
 //
-// Register handlers right after [Open], before the goroutine that called it
-// blocks: like an EventSource, a source drops events that arrive while no
-// handler wants them.
+// Handlers may be registered at any time. [Open] connects at once, and a
+// page may await something (a snapshot, a module) before it registers its
+// handlers, without losing what came in between:
+//
+//   - the state of the connection reaches handlers registered later: an
+//     OnOpen handler is called once if the connection is open, an OnError
+//     handler gets the last error if no connection has opened since, an
+//     OnSchemaMismatch handler is called if the last hello mismatched (a
+//     stale bundle is reported however late the page listens), and a reset
+//     goes to the first OnReset handler if none was registered when it came;
+//   - events of the types of the [WithRegistry] registry wait, in order,
+//     for the first handlers of their type, up to the source's [Limits];
+//     past them, the held events are dropped, an [*UnhandledError] says so,
+//     and from then on events that no handler wants are dropped as they
+//     arrive. EventSource has no listener for every type, so a source holds
+//     only the types it knows at Open; without a registry, events that no
+//     handler wants are dropped, as an EventSource drops events that have
+//     no listener.
+//
+// A handler registered from another handler starts with the next event.
+//
+// # Loops
+//
+// [Events] is On for a range loop, whose body runs on the loop's
+// goroutine:
+//
+//	for p, m := range wasm.Events(ctx, src, PriceTick) {
+//		show(p, m.ID)
+//	}
+//
+// The loop removes its handler when it ends (break, return, ctx done, the
+// source closed or failed for good). Its handler only queues the value, so
+// a slow body holds up the other handlers only once it is a whole [Limits]
+// behind; then the source slows the stream down (see "Memory") rather than
+// drop anything.
 //
 // # Errors
 //
@@ -63,10 +95,18 @@
 //     (Closed false, ReadyState [StateConnecting]), or it failed and the
 //     source has given up (Closed true, ReadyState [StateClosed]);
 //   - [*schema.DecodeError]: an event's data did not decode into its Go
-//     type. The event is skipped and the stream goes on.
+//     type. The event is skipped and the stream goes on;
+//   - [*UnhandledError]: events held for handlers not registered yet were
+//     more than the [Limits] allow, and were dropped.
 //
-// [Open] itself fails only for a bad option or a URL the browser cannot
-// parse.
+// A [ConnError] of the fetch transport carries the HTTP status of a refused
+// response and the reason the server gave in its text/plain body (Body).
+// Its Err is [ErrSilent] when the source gave up a silent connection and
+// [ErrQueueFull] when the native transport closed one because the handlers
+// fell behind (see "When the network misbehaves").
+//
+// [Open] itself fails only for a bad option, with an error that names it,
+// or a URL the browser cannot parse.
 //
 // # Resuming, resets and stale bundles
 //
@@ -75,6 +115,13 @@
 // duplicate. When it cannot (the ID is older than its history, or from
 // before a restart) it sends a reset event instead, which
 // [Source.OnReset] reports: reload the state the events update.
+//
+// A page that loads a snapshot of the state with its cursor (the last
+// event ID it reflects) streams from there with [WithLastEventID]: the
+// first request resumes from the cursor, so nothing between the snapshot
+// and the stream is missed or seen twice. [Source.LastEventID] is where
+// the handlers have got; a page that closes a source and opens another
+// from it resumes exactly.
 //
 // Every connection starts with a hello event carrying the fingerprint of
 // the server's event registry. Given [WithRegistry], a source compares it
@@ -92,6 +139,17 @@
 //		Method: "POST",
 //		Header: map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json"},
 //		Body:   []byte(`{"topics":["prices"]}`),
+//	}))
+//
+// A token expires; a stream lasts. [WithFetchFunc] computes the request
+// before every attempt instead, and again after a 401:
+//
+//	src, err := wasm.Open("/events", wasm.WithFetchFunc(func(ctx context.Context) (wasm.Request, error) {
+//		tok, err := tokens.Get(ctx, wasm.Refusal(ctx) != nil) // renew after a 401
+//		if err != nil {
+//			return wasm.Request{}, err // reported; tried again after the backoff
+//		}
+//		return wasm.Request{Header: map[string]string{"Authorization": "Bearer " + tok}}, nil
 //	}))
 //
 // It keeps the EventSource rules of WHATWG HTML §9.2.2
@@ -118,6 +176,51 @@
 // takes the POST needs server.WithMethods, and one on another origin must
 // allow the Last-Event-ID header in CORS: a fetch() request that sets it can
 // need a preflight that allows it (whatwg/fetch#568 tracks safelisting it).
+//
+// # When the network misbehaves
+//
+// A connection can die without a word: a laptop that slept, a NAT that
+// forgot the path, a proxy that dropped it, a tab the browser froze. A
+// source notices and recovers on both transports:
+//
+//   - Watchdog. An ssekit server announces its heartbeat interval in the
+//     hello and sends a heartbeat whenever the stream has been silent that
+//     long: a comment for fetch, and, for the native transport, which asks
+//     with the query parameter heartbeat=event, the event ssekit.heartbeat
+//     (EventSource never shows comments to JavaScript). A source that has
+//     received nothing, not even a heartbeat, for three intervals closes
+//     the connection and reconnects from its last event ID at once,
+//     reporting a [ConnError] whose Err is [ErrSilent]. The same holds for
+//     an attempt that gets no response. Without an interval in the hello
+//     there is no watchdog.
+//   - Wake-ups. When the browser comes back online, a frozen page resumes,
+//     or a hidden page becomes visible, a source that is waiting to
+//     reconnect tries at once, and one whose connection has been silent
+//     for more than an interval and a half replaces it at once, rather
+//     than wait for the watchdog or a backoff (the fetch transport also
+//     forgets its failures in a row when the network comes back).
+//   - Backoff. Otherwise the fetch transport waits between failed attempts
+//     as [Backoff] says; the native EventSource reconnects by the
+//     browser's rules.
+//   - Credentials. With [WithFetchFunc] the application computes the
+//     request before every attempt, so a reconnection sends a fresh token;
+//     after a 401 the source calls it once more, with [Refusal] telling it
+//     why, and a second 401 in a row, or a 403, fails the stream: it never
+//     goes on without the credentials the server asked for.
+//
+// # Memory
+//
+// Events wait for the handlers in a queue bounded by [Limits] (see
+// [WithLimits]; by default [DefaultLimits]). When the handlers fall that
+// far behind, nothing is dropped: the fetch transport stops reading the
+// response until there is room, which the server feels as backpressure
+// (an ssekit server closes the stream of a client too slow for its own
+// queue, and the source resumes from its last event ID); the native
+// transport, which cannot stop EventSource reading, closes it, reports a
+// [ConnError] whose Err is [ErrQueueFull], and once the handlers have
+// worked the queue down to half opens a new one from the last event it
+// queued. The same bounds apply to the events held for handlers not
+// registered yet, and to each loop of [Events].
 //
 // # Closing
 //

@@ -3,6 +3,7 @@
 package wasm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,17 +29,29 @@ var DefaultBackoff = client.DefaultBackoff
 // sends a retry field, unless [WithRetry] says otherwise.
 const DefaultRetry = client.DefaultRetry
 
-// Request describes the request of the fetch transport (see [WithFetch]).
-// It is sent again, body included, on every reconnection.
+// Limits bounds what a source keeps in memory for its handlers (see
+// [WithLimits]): the events queued between the browser's callbacks and the
+// handlers, the events held for handlers not registered yet, and the
+// values queued for each loop of [Events].
+type Limits = client.Limits
+
+// DefaultLimits are the [Limits] of a source unless [WithLimits] says
+// otherwise: 4096 events or 16 MiB.
+var DefaultLimits = client.DefaultLimits
+
+// Request describes the request of the fetch transport (see [WithFetch]
+// and [WithFetchFunc]). A fixed Request is sent again, body included, on
+// every reconnection.
 type Request struct {
 	// Method is the HTTP method; "" means GET.
 	Method string
 	// Header holds extra request headers, such as Authorization. The
 	// transport sends Accept: text/event-stream unless Header has an
-	// Accept of its own, and manages Last-Event-ID: a Last-Event-ID in
-	// Header is the ID the first request resumes from, and later requests
-	// send the source's last event ID. Values are sent as their UTF-8
-	// bytes.
+	// Accept of its own, and manages Last-Event-ID: in the Request of
+	// WithFetch, a Last-Event-ID is the ID the first request resumes from,
+	// as [WithLastEventID] says better; later requests, and every request
+	// of WithFetchFunc, send the source's last event ID. Values are sent
+	// as their UTF-8 bytes.
 	Header map[string]string
 	// Body is the request body, for a method that has one. Set its
 	// Content-Type in Header.
@@ -52,8 +65,13 @@ type Request struct {
 
 type config struct {
 	credentials  bool
-	fingerprint  string // of the WithRegistry registry
+	fingerprint  string   // of the WithRegistry registry
+	known        []string // its event names
 	fetch        *Request
+	fetchFunc    func(context.Context) (Request, error)
+	lastID       string
+	hasLastID    bool
+	limits       Limits
 	backoff      Backoff
 	retry        time.Duration
 	retryStatus  func(status int) bool
@@ -67,9 +85,19 @@ func (c *config) invalid(format string, args ...any) {
 }
 
 func (c *config) err() error {
-	if c.fetch == nil {
+	if c.fetch == nil && c.fetchFunc == nil {
 		for _, name := range c.fetchOnly {
-			c.invalid("%s needs WithFetch: the native EventSource reconnects by its own rules", name)
+			c.invalid("%s needs WithFetch or WithFetchFunc: the native EventSource reconnects by its own rules", name)
+		}
+	}
+	if c.fetch != nil && c.fetchFunc != nil {
+		c.invalid("WithFetch and WithFetchFunc: give one")
+	}
+	if c.fetch != nil && c.hasLastID {
+		for k, v := range c.fetch.Header {
+			if strings.EqualFold(k, "Last-Event-ID") && v != c.lastID {
+				c.invalid("WithLastEventID(%q) and a Last-Event-ID header %q in WithFetch: give one", c.lastID, v)
+			}
 		}
 	}
 	if len(c.errs) == 0 {
@@ -99,6 +127,43 @@ func WithRegistry(reg *schema.Registry) Option {
 		// Only a bundle that calls WithRegistry links the fingerprint's
 		// hashing.
 		c.fingerprint = reg.Fingerprint()
+		c.known = reg.Names()
+	}
+}
+
+// WithLastEventID makes the source start from id, as if it had received
+// an event with that ID: a page that loaded a snapshot of the state with
+// its cursor streams from that cursor, with no gap and no duplicate.
+// [Source.LastEventID] starts at id. The native transport asks for it with
+// the query parameter lastEventId, which an ssekit server reads (a new
+// EventSource cannot send the Last-Event-ID header); the fetch transport
+// sends the Last-Event-ID header on its first request. An empty id starts
+// from now, as without the option. It is an error if id contains NUL, CR
+// or LF, which no event ID can (WHATWG HTML §9.2.4,
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#the-last-event-id-header).
+func WithLastEventID(id string) Option {
+	return func(c *config) {
+		if strings.ContainsAny(id, "\x00\r\n") {
+			c.invalid("WithLastEventID(%q): an event ID cannot contain NUL, CR or LF", id)
+		}
+		c.lastID, c.hasLastID = id, true
+	}
+}
+
+// WithLimits replaces [DefaultLimits]: the most events, and bytes of
+// events, the source queues for its handlers, holds for handlers not
+// registered yet, and queues for each loop of [Events]. When the handlers
+// fall that far behind, the fetch transport stops reading the stream
+// until they catch up, and the native transport closes its EventSource
+// and, once they have caught up, resumes from the last event it queued
+// (see "Memory" in the package documentation). It is an error if a bound
+// is not positive.
+func WithLimits(l Limits) Option {
+	return func(c *config) {
+		if err := l.Validate(); err != nil {
+			c.invalid("WithLimits: %s", strings.TrimPrefix(err.Error(), "client: "))
+		}
+		c.limits = l
 	}
 }
 
@@ -106,6 +171,8 @@ func WithRegistry(reg *schema.Registry) Option {
 // browser's EventSource, to send req's method, headers and body. It
 // follows the EventSource rules (see "The fetch transport" in the package
 // documentation) and adds backoff and the retry of overloaded servers.
+// The same request is sent on every reconnection: for credentials that
+// expire, use [WithFetchFunc].
 func WithFetch(req Request) Option {
 	return func(c *config) {
 		r := req
@@ -120,6 +187,37 @@ func WithFetch(req Request) Option {
 			c.invalid("WithFetch: Credentials %q is not omit, same-origin or include", r.Credentials)
 		}
 		c.fetch = &r
+	}
+}
+
+// WithFetchFunc makes the source read the stream with fetch(), as
+// [WithFetch] does, with the request fn returns: the source calls it
+// before every connection attempt, on a goroutine of its own (so it may
+// block, call JavaScript and await promises, such as a fetch that renews a
+// token), with a context that is done when the source is closed. Use it
+// for credentials that expire: a reconnection an hour later sends the
+// token of the moment, not the one of Open.
+//
+// When the server refuses a request with 401 Unauthorized, the source
+// calls fn once more at once, with a context for which [Refusal] returns
+// that refusal, so that fn fetches a new token instead of returning the
+// one it has, and tries again; a second 401 in a row fails the stream, as
+// does a 403 Forbidden: it never goes on without the credentials the
+// server asks for. The refusals reach the error handlers as [*ConnError]s
+// with the server's reason.
+//
+// An error from fn counts as a failed attempt: it is reported, and the
+// source tries again (calling fn again) after the backoff. A Request that
+// fetch would reject (a GET with a body, a malformed header) fails the
+// stream. The Last-Event-ID header of the returned Request is ignored: the
+// source sends its own.
+func WithFetchFunc(fn func(ctx context.Context) (Request, error)) Option {
+	return func(c *config) {
+		if fn == nil {
+			c.invalid("WithFetchFunc(nil)")
+			return
+		}
+		c.fetchFunc = fn
 	}
 }
 

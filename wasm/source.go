@@ -4,6 +4,9 @@ package wasm
 
 import (
 	"context"
+	"fmt"
+	"iter"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -35,8 +38,8 @@ const (
 type Meta = client.Meta
 
 // Source is one event stream from a server, read through the browser's
-// EventSource or, with [WithFetch], through fetch(). Create it with
-// [Open] and register handlers right away.
+// EventSource or, with [WithFetch] or [WithFetchFunc], through fetch().
+// Create it with [Open]; register handlers with [On] and the On methods.
 //
 // Handlers run one at a time, in the order the browser delivered what they
 // handle, on a goroutine of the Source (never inside a JavaScript callback):
@@ -49,10 +52,10 @@ type Source struct {
 	url   string
 	d     *client.Dispatcher
 	t     transport
+	w     *wakeListeners
 	state atomic.Int32
 
 	mu     sync.Mutex
-	lastID string
 	closed bool
 }
 
@@ -61,6 +64,11 @@ type transport interface {
 	// listen makes the transport deliver events of type name. The native
 	// EventSource delivers only the types that have a listener.
 	listen(name string)
+	// wake tells the transport that the page came back (online, resumed,
+	// visible): a connection that is probably dead, or a wait before
+	// reconnecting, should end now. It is called from a JavaScript
+	// callback: it must not block.
+	wake(k client.Wake)
 	// close stops reading, aborts what is in flight and releases the
 	// JavaScript functions that nothing can call any more. It never
 	// blocks.
@@ -68,19 +76,23 @@ type transport interface {
 }
 
 // Open starts reading the event stream at url, relative to the page. By
-// default it creates a native EventSource; [WithFetch] reads the stream with
-// fetch() instead. The source starts in state [StateConnecting]; register
-// handlers before the calling goroutine blocks, or events may arrive with
-// nobody to hear them.
+// default it creates a native EventSource; [WithFetch] and [WithFetchFunc]
+// read the stream with fetch() instead. The source starts in state
+// [StateConnecting] and connects at once.
 //
-// Open returns an error for an invalid option, and for a URL the browser
-// cannot parse (the SyntaxError of new EventSource, §9.2.2). Everything
-// that happens later, including a refused connection, goes to the
-// [Source.OnError] handlers.
+// Handlers may be registered later: whatever the page awaits in between,
+// the connection's state and the first events wait for them (see "Handlers"
+// in the package documentation).
+//
+// Open returns an error for an invalid option, naming it, and for a URL
+// the browser cannot parse (the SyntaxError of new EventSource, §9.2.2).
+// Everything that happens later, including a refused connection, goes to
+// the [Source.OnError] handlers.
 func Open(url string, opts ...Option) (*Source, error) {
 	cfg := config{
 		backoff: DefaultBackoff,
 		retry:   DefaultRetry,
+		limits:  DefaultLimits,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -88,12 +100,38 @@ func Open(url string, opts ...Option) (*Source, error) {
 	if err := cfg.err(); err != nil {
 		return nil, err
 	}
-	s := &Source{url: url, d: client.NewDispatcher(cfg.fingerprint)}
+	fetch := cfg.fetch != nil || cfg.fetchFunc != nil
+	lastID := cfg.lastID
+	if !cfg.hasLastID {
+		switch {
+		case cfg.fetch != nil:
+			for k, v := range cfg.fetch.Header {
+				if strings.EqualFold(k, "Last-Event-ID") {
+					lastID = v
+				}
+			}
+		case !fetch: // a page that put the position in the URL by hand
+			lastID = client.QueryLastEventID(url)
+		}
+	}
+	s := &Source{url: url, d: client.NewDispatcher(client.Options{
+		Fingerprint: cfg.fingerprint,
+		Known:       cfg.known,
+		Limits:      cfg.limits,
+		LastEventID: lastID,
+	})}
 	var err error
-	if cfg.fetch != nil {
-		s.t, err = startFetch(s, url, &cfg)
+	if fetch {
+		s.t, err = startFetch(s, url, &cfg, lastID)
 	} else {
-		s.t, err = startNative(s, url, &cfg)
+		s.t, err = startNative(s, url, &cfg, lastID)
+	}
+	if err == nil {
+		s.w, err = listenWake(s.t)
+		if err != nil {
+			s.t.close()
+			err = fmt.Errorf("wasm: Open(%q): %w", url, thrown(err))
+		}
 	}
 	if err != nil {
 		s.d.Close()
@@ -123,24 +161,19 @@ func (s *Source) setState(st ReadyState) {
 	}
 }
 
-// LastEventID returns the stream's last event ID: what the source sends as
-// Last-Event-ID when it reconnects. With the fetch transport it is exact,
-// including IDs set by blocks without data, which the dispatch steps of
-// WHATWG HTML §9.2.6
-// (https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage)
-// commit too. The native EventSource does not expose it, so there it is the
-// ID of the last event delivered to one of the source's listeners.
-func (s *Source) LastEventID() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lastID
-}
-
-func (s *Source) setLastID(id string) {
-	s.mu.Lock()
-	s.lastID = id
-	s.mu.Unlock()
-}
+// LastEventID returns the stream's last event ID as far as the handlers
+// have got: the ID of the event being handled or last handled, or a later
+// one that came without an event (a block with only an id field, which the
+// dispatch steps of WHATWG HTML §9.2.6 commit too,
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage).
+// It starts at the ID of [WithLastEventID]. A page that closes the source
+// and opens another from LastEventID loses nothing and gets nothing twice,
+// even when events were queued and not yet handled.
+//
+// The native EventSource shows the ID only with the events it delivers to
+// a listener, so there blocks with only an id field count once a later
+// event or heartbeat shows their ID.
+func (s *Source) LastEventID() string { return s.d.LastEventID() }
 
 // Close closes the source: the EventSource is closed or the fetch aborted,
 // pending reconnection is cancelled and ReadyState becomes [StateClosed]. Once
@@ -162,6 +195,7 @@ func (s *Source) Close() {
 	s.mu.Unlock()
 	s.state.Store(int32(StateClosed))
 	s.d.Close()
+	s.w.release()
 	s.t.close()
 }
 
@@ -169,7 +203,8 @@ func (s *Source) Close() {
 // decoded into a T with the event's codec and passed to fn with the event's
 // [Meta]. Data that does not decode goes to the [Source.OnError] handlers as
 // a [*schema.DecodeError] instead, and the stream goes on. Every handler
-// decodes its own value.
+// decodes its own value. The first handlers of a type of the registry
+// ([WithRegistry]) get the events of that type that came before them.
 //
 // The returned off removes the handler; once off has returned, fn is not
 // called again. On panics if fn is nil or ev is the zero Event.
@@ -191,74 +226,63 @@ func (s *Source) OnMessage(fn func(ev sse.Event)) (off func()) {
 // reconnection, as EventSource fires open each time it announces the
 // connection; see WHATWG HTML §9.2.3
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model).
+// Registered while a connection is open, fn is called once for it at once.
 func (s *Source) OnOpen(fn func()) (off func()) { return s.d.OnOpen(fn) }
 
-// OnError registers fn for errors, of two kinds:
+// OnError registers fn for errors, of three kinds:
 //
 //   - a [*ConnError] when the connection is lost (the source reconnects) or
 //     fails (it is closed for good; see [ConnError.Closed]);
 //   - a [*schema.DecodeError] when an event's data does not decode into its
-//     type, reserved events included. The stream goes on.
+//     type, reserved events included. The stream goes on;
+//   - an [*UnhandledError] when more events came for handlers not
+//     registered yet than the [Limits] allow.
 //
-// Errors that happen while no error handler is registered are dropped.
+// Registered after an error and before the next connection opened, fn is
+// called with that error first: a page that registers late still learns
+// that the stream failed.
 func (s *Source) OnError(fn func(err error)) (off func()) { return s.d.OnError(fn) }
 
 // OnReset registers fn for the server's ssekit.reset event: it could not
 // resume from the source's Last-Event-ID, so events may have been missed
 // and the application should reload its state. The stream goes on with
 // live events. reason is one of the schema.Reset* constants, or a reason
-// this client does not know, which means a reset all the same.
+// this client does not know, which means a reset all the same. A reset
+// that came while no reset handler was registered goes to the first one.
 func (s *Source) OnReset(fn func(reason string)) (off func()) { return s.d.OnReset(fn) }
 
 // OnSchemaMismatch registers fn for a server whose ssekit.hello carries a
 // registry fingerprint other than that of the registry given to
 // [WithRegistry]: the page was built from other event definitions,
 // typically a stale bundle after a deploy, and should reload. It is called
-// on every connection that mismatches. Without WithRegistry, or when the
-// server has no registry (an empty fingerprint), it is never called.
+// on every connection that mismatches, and at once when registered after
+// the last hello mismatched. Without WithRegistry, or when the server has
+// no registry (an empty fingerprint), it is never called.
 func (s *Source) OnSchemaMismatch(fn func(server, client string)) (off func()) {
 	return s.d.OnSchemaMismatch(fn)
 }
 
-// Events returns a channel of the values of the events named ev.Name(). It
-// is [On] for a loop:
+// Events returns the values of the events named ev.Name() for a range
+// loop, with their [Meta]. It is [On] for a loop:
 //
-//	for p := range wasm.Events(ctx, src, PriceTick) {
-//		show(p)
+//	for p, m := range wasm.Events(ctx, src, PriceTick) {
+//		show(p, m.ID)
 //	}
 //
-// The channel is closed when ctx is done or the source is closed. The
-// source's handlers wait while the channel's receiver is busy, so nothing
-// is dropped, but a slow receiver delays every handler of the source. Data
-// that does not decode goes to the error handlers, as with On.
-func Events[T any](ctx context.Context, src *Source, ev schema.Event[T]) <-chan T {
-	ch := make(chan T)
-	var (
-		mu     sync.Mutex
-		closed bool
-	)
-	off := On(src, ev, func(v T, _ Meta) {
-		mu.Lock()
-		defer mu.Unlock()
-		if closed {
-			return
-		}
-		select {
-		case ch <- v:
-		case <-ctx.Done():
-		case <-src.d.Done():
-		}
-	})
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-src.d.Done():
-		}
-		off()
-		mu.Lock() // a send in progress gives up once ctx or the source is done
-		closed = true
-		close(ch)
-		mu.Unlock()
-	}()
-	return ch
+// The loop's body runs on the loop's goroutine, not on the source's, and
+// its handler only queues the value: a slow body holds up the source's
+// other handlers only once it is a whole [Limits] behind, and then the
+// source slows the stream down rather than drop anything (see "Memory" in
+// the package documentation).
+//
+// The loop registers its handler when it starts, so it gets the events
+// held for it (see [Open]), and removes it when it ends: when the body
+// breaks or returns, when ctx is done, when the source is closed, or, after
+// the last values, when the source has failed for good. Data that does not
+// decode goes to the error handlers, as with On. Each loop over the
+// sequence gets every event from its start.
+func Events[T any](ctx context.Context, src *Source, ev schema.Event[T]) iter.Seq2[T, Meta] {
+	seq := client.Events(ctx, src.d, ev)
+	src.t.listen(ev.Name())
+	return seq
 }

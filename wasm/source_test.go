@@ -455,32 +455,48 @@ func TestFetchNetworkError(t *testing.T) {
 	waitFor(t, wait, "no live Funcs", func() bool { return wasm.LiveFuncs() == 0 })
 }
 
+// Events is a range loop that removes its handler when it breaks, and ends
+// when the source is closed.
 func TestEvents(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			url := script(t, newKey(t), response{Hold: true, Body: "event: note\ndata: \"a\"\n\nevent: note\ndata: \"b\"\n\n"})
-			src := open(t, url, tr.opts...)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			ch := wasm.Events(ctx, src, note)
-			for _, want := range []string{"a", "b"} {
-				select {
-				case got := <-ch:
-					if got != want {
-						t.Fatalf("received %q; want %q", got, want)
+			key := newKey(t)
+			url := script(t, key, response{Hold: true, Body: "event: note\nid: 1\ndata: \"a\"\n\nevent: note\nid: 2\ndata: \"b\"\n\n"})
+			src := open(t, url, append([]wasm.Option{wasm.WithRegistry(registry)}, tr.opts...)...)
+			var got []string
+			ended := make(chan struct{})
+			go func() {
+				defer close(ended)
+				for v, m := range wasm.Events(context.Background(), src, note) {
+					got = append(got, v+" "+m.ID)
+					if v == "b" {
+						break
 					}
-				case <-time.After(wait):
-					t.Fatalf("nothing received within %v; want %q", wait, want)
 				}
+			}()
+			select {
+			case <-ended:
+			case <-time.After(wait):
+				t.Fatalf("the loop did not break within %v", wait)
 			}
+			if strings.Join(got, ",") != "a 1,b 2" {
+				t.Fatalf("the loop got %q; want a 1, b 2", got)
+			}
+
+			// A loop ends when the source is closed.
+			rec := newRecorder()
+			ended = make(chan struct{})
+			go func() {
+				defer close(ended)
+				for v := range wasm.Events(context.Background(), src, note) {
+					rec.add("%s", v)
+				}
+			}()
 			src.Close()
 			select {
-			case _, ok := <-ch:
-				if ok {
-					t.Fatal("received a value after Close; want the channel closed")
-				}
+			case <-ended:
 			case <-time.After(wait):
-				t.Fatal("channel not closed within the wait after Close")
+				t.Fatal("the loop did not end within the wait after Close")
 			}
 		})
 	}

@@ -90,6 +90,10 @@ type Reconnect struct {
 // Connected records an accepted response: the failures in a row start over.
 func (r *Reconnect) Connected() { r.failures = 0 }
 
+// Reset forgets the failures in a row, as an accepted response does: the
+// network they were due to has changed (the browser came back online).
+func (r *Reconnect) Reset() { r.failures = 0 }
+
 // Failures returns the failed attempts since the last accepted response.
 func (r *Reconnect) Failures() int { return r.failures }
 

@@ -62,7 +62,13 @@ func (r *recorder) none(t testing.TB) {
 // returns. Cleanup closes it and waits for Run.
 func start(t testing.TB, fingerprint string) (*client.Dispatcher, <-chan struct{}) {
 	t.Helper()
-	d := client.NewDispatcher(fingerprint)
+	return startWith(t, client.Options{Fingerprint: fingerprint})
+}
+
+// startWith is start with more options.
+func startWith(t testing.TB, o client.Options) (*client.Dispatcher, <-chan struct{}) {
+	t.Helper()
+	d := client.NewDispatcher(o)
 	done := make(chan struct{})
 	go func() {
 		d.Run()
@@ -300,12 +306,12 @@ func TestDispatcherOff(t *testing.T) {
 
 func TestDispatcherPostNeverBlocks(t *testing.T) {
 	t.Parallel()
-	d, _ := start(t, "")
+	const n = 10000
+	d, _ := startWith(t, client.Options{Limits: client.Limits{Events: n, Bytes: 1 << 20}})
 	block := make(chan struct{})
 	var mu sync.Mutex
 	var got []string
 	all := make(chan struct{})
-	const n = 10000
 	client.On(d, note, func(s string, _ client.Meta) {
 		<-block
 		mu.Lock()
@@ -315,10 +321,16 @@ func TestDispatcherPostNeverBlocks(t *testing.T) {
 		}
 		mu.Unlock()
 	})
+	refused := 0
 	for i := range n { // the handler is blocked: Post must queue, not wait
-		d.PostEvent(event("note", fmt.Sprintf(`"%d"`, i), ""), "")
+		if !d.PostEvent(event("note", fmt.Sprintf(`"%d"`, i), ""), "") {
+			refused++
+		}
 	}
 	close(block)
+	if refused > 0 {
+		t.Fatalf("PostEvent refused %d of %d events; want none (within the limits)", refused, n)
+	}
 	select {
 	case <-all:
 	case <-time.After(wait):
@@ -372,7 +384,7 @@ func TestDispatcherConcurrent(t *testing.T) {
 
 func TestDispatcherPanicsOnMisuse(t *testing.T) {
 	t.Parallel()
-	d := client.NewDispatcher("")
+	d := client.NewDispatcher(client.Options{})
 	tests := []struct {
 		name string
 		f    func()

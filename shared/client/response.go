@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Response is what the fetch transport needs to know about a response to
@@ -96,6 +97,8 @@ func Decide(r Response, now time.Time, retry func(status int) bool) Decision {
 		return Decision{Action: ActionFail, Reason: "content type " + strconv.Quote(r.ContentType) + " is not text/event-stream"}
 	case r.Status == 204:
 		return Decision{Action: ActionStop, Reason: statusReason(r) + ": the server asked not to reconnect"}
+	case r.Status == 401 || r.Status == 403:
+		return Decision{Action: ActionFail, Reason: statusReason(r)}
 	case retry(r.Status):
 		d, _ := ParseRetryAfter(r.RetryAfter, now)
 		return Decision{Action: ActionRetry, RetryAfter: d, Reason: statusReason(r)}
@@ -178,4 +181,32 @@ func HeaderValue(s string) string {
 		b.WriteRune(rune(s[i]))
 	}
 	return b.String()
+}
+
+// MaxReasonBody is the most a transport reads of the body of a response it
+// refused, for the reason an ssekit server gives in text/plain.
+const MaxReasonBody = 1 << 10
+
+// WantsReason reports whether the body of a refused response with this
+// Content-Type is worth reading as its reason: text/plain, as an ssekit
+// server answers. An HTML error page of a proxy is not.
+func WantsReason(contentType string) bool {
+	essence, ok := MediaType(contentType)
+	return ok && essence == "text/plain"
+}
+
+// ReasonText returns the server's reason from the start of a refused
+// response's body: at most [MaxReasonBody] bytes, cut at a character
+// boundary, invalid UTF-8 replaced, surrounding white space removed.
+func ReasonText(b []byte) string {
+	if len(b) > MaxReasonBody {
+		b = b[:MaxReasonBody]
+		for i := 0; i < utf8.UTFMax && len(b) > 0; i++ { // drop a character cut in two
+			if r, size := utf8.DecodeLastRune(b); r != utf8.RuneError || size != 1 {
+				break
+			}
+			b = b[:len(b)-1]
+		}
+	}
+	return strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
 }
