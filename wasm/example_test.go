@@ -69,14 +69,60 @@ func ExampleWithFetch() {
 	src.OnMessage(func(ev sse.Event) { println(ev.Data) })
 }
 
-// Receive typed events in a loop.
+// Receive typed events in a loop; break ends it and removes its handler.
 func ExampleEvents() {
-	src, err := wasm.Open("/events?topic=prices")
+	src, err := wasm.Open("/events?topic=prices", wasm.WithRegistry(registry))
 	if err != nil {
 		return
 	}
 	defer src.Close()
-	for p := range wasm.Events(context.Background(), src, priceTick) {
-		println(p.Symbol, p.Cents)
+	for p, m := range wasm.Events(context.Background(), src, priceTick) {
+		println(p.Symbol, p.Cents, m.ID)
+		if p.Symbol == "STOP" {
+			break
+		}
 	}
+}
+
+// Load a snapshot of the state with its cursor, then stream what came
+// after it: no gap, no duplicate.
+func ExampleWithLastEventID() {
+	prices, cursor := loadSnapshot() // e.g. GET /api/prices, which returns the last event ID it reflects
+	src, err := wasm.Open("/events?topic=prices", wasm.WithRegistry(registry), wasm.WithLastEventID(cursor))
+	if err != nil {
+		return
+	}
+	wasm.On(src, priceTick, func(p price, _ wasm.Meta) { prices[p.Symbol] = p.Cents })
+}
+
+func loadSnapshot() (map[string]int64, string) { return map[string]int64{}, "3f9a1c0b7d2e-17" }
+
+// Send a bearer token that is fresh on every connection attempt, and
+// renewed when the server says it expired.
+func ExampleWithFetchFunc() {
+	var token string // from the login
+	renew := func(ctx context.Context) (string, error) {
+		// e.g. POST /api/token with the session cookie, awaiting the
+		// response: the request function runs on a goroutine of its own.
+		return "new-token", nil
+	}
+	src, err := wasm.Open("/private/events", wasm.WithFetchFunc(func(ctx context.Context) (wasm.Request, error) {
+		if wasm.Refusal(ctx) != nil || token == "" { // after a 401
+			t, err := renew(ctx)
+			if err != nil {
+				return wasm.Request{}, err // reported, and tried again after the backoff
+			}
+			token = t
+		}
+		return wasm.Request{Header: map[string]string{"Authorization": "Bearer " + token}}, nil
+	}))
+	if err != nil {
+		return
+	}
+	src.OnError(func(err error) {
+		var ce *wasm.ConnError
+		if errors.As(err, &ce) && ce.Closed && (ce.Status == 401 || ce.Status == 403) {
+			println("signed out:", ce.Body) // the server's reason
+		}
+	})
 }
