@@ -177,7 +177,7 @@ func (a *app) connect(lastID string) {
 	defer a.mu.Unlock()
 	a.closeSource()
 	topics := []string{events.TopicPrices, events.TopicChat, events.TopicPresence}
-	opts := []wasm.Option{wasm.WithRegistry(events.Registry)}
+	opts := []wasm.Option{wasm.WithRegistry(events.Registry), wasm.WithLastEventID(lastID)}
 	if a.base != "" {
 		opts = append(opts, wasm.WithCredentials())
 	}
@@ -187,9 +187,6 @@ func (a *app) connect(lastID string) {
 		header := map[string]string{"Content-Type": "application/json"}
 		if tok := a.token.Get("value").String(); tok != "" {
 			header["Authorization"] = "Bearer " + tok
-		}
-		if lastID != "" {
-			header["Last-Event-ID"] = lastID
 		}
 		streamURL = a.base + "/private/events"
 		if a.user != "" {
@@ -201,13 +198,10 @@ func (a *app) connect(lastID string) {
 		if a.user != "" {
 			v.Set("user", a.user)
 		}
-		if lastID != "" {
-			v.Set("lastEventId", lastID)
-		}
 		streamURL = a.base + "/events?" + v.Encode()
 	}
 	if a.events != "" {
-		streamURL = overrideURL(a.events, a.transport, lastID)
+		streamURL = a.events
 	}
 	src, err := wasm.Open(streamURL, opts...)
 	if err != nil {
@@ -225,24 +219,6 @@ func (a *app) connect(lastID string) {
 	src.OnReset(a.onReset)
 	src.OnSchemaMismatch(a.onMismatch)
 	a.renderStatus()
-}
-
-// overrideURL returns the stream URL given with the events parameter, as it
-// is but for where a native source resumes: EventSource cannot send
-// Last-Event-ID on a new connection, so it goes in the query, as the page
-// does for its own server.
-func overrideURL(events, transport, lastID string) string {
-	if transport == "fetch" || lastID == "" {
-		return events
-	}
-	u, err := url.Parse(events)
-	if err != nil {
-		return events // wasm.Open reports it
-	}
-	q := u.Query()
-	q.Set("lastEventId", lastID)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func (a *app) locked(fn func()) {
