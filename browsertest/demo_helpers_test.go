@@ -16,7 +16,7 @@ import (
 
 	"github.com/ssekit/ssekit/browsertest"
 	"github.com/ssekit/ssekit/cmd/ssekit-demo/demo"
-	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/server/cors"
 )
 
 // The helpers of TestDemo.
@@ -140,11 +140,11 @@ type fixture struct {
 func startFixture(tb testing.TB, pageOrigin string) *fixture {
 	tb.Helper()
 	f := browsertest.NewFixture()
-	cors := server.CORS(server.CORSOptions{
+	allow := cors.Handler(cors.Options{
 		AllowedOrigins: []string{pageOrigin},
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
 	})
-	srv := httptest.NewServer(cors(http.StripPrefix("/_fixture", f)))
+	srv := httptest.NewServer(allow(http.StripPrefix("/_fixture", f)))
 	tb.Cleanup(func() {
 		f.Close()
 		srv.Close()

@@ -80,3 +80,40 @@ func TestAuthorizeAfterTopics(t *testing.T) {
 	default:
 	}
 }
+
+// TestAuthError checks the refusals an AuthError describes: its status,
+// reason and headers reach the client; its cause does not.
+func TestAuthError(t *testing.T) {
+	t.Parallel()
+	secret := errors.New("token signature check failed: key k7")
+	tests := []struct {
+		name      string
+		err       error
+		status    int
+		reason    string
+		challenge string
+	}{
+		{"Unauthenticated", server.Unauthenticated("token expired", `Bearer realm="demo", error="invalid_token"`), 401, "token expired", `Bearer realm="demo", error="invalid_token"`},
+		{"UnauthenticatedNoChallenge", server.Unauthenticated("log in first", ""), 401, "log in first", "Bearer"},
+		{"PlainUnauthenticated", fmt.Errorf("no token: %w", server.ErrUnauthenticated), 401, "no token", "Bearer"},
+		{"Forbidden", server.Forbidden("not your topic"), 403, "not your topic", ""},
+		{"CauseHidden", &server.AuthError{Status: 401, Reason: "invalid token", Err: secret}, 401, "invalid token", "Bearer"},
+		{"StatusText", &server.AuthError{Status: 404}, 404, "Not Found", ""},
+		{"WrappedAuthError", fmt.Errorf("auth: %w", server.Forbidden("no")), 403, "no", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, nil, nil, server.WithAuthorize(func(*http.Request, []string) error { return tt.err }))
+			resp := do(t, "GET", h.url("a"), nil)
+			challenge := resp.Header.Get("WWW-Authenticate")
+			status, reason := refusal(t, resp)
+			if status != tt.status || reason != tt.reason || challenge != tt.challenge {
+				t.Errorf("Got(refusal) = %d %q, WWW-Authenticate %q; want %d %q, %q", status, reason, challenge, tt.status, tt.reason, tt.challenge)
+			}
+			if strings.Contains(reason, "k7") {
+				t.Errorf("the client was shown the cause: %q", reason)
+			}
+		})
+	}
+}

@@ -63,6 +63,15 @@ type Broker interface {
 	Close() error
 }
 
+// PublishCounter is implemented by brokers that count the events published
+// through them, as [MemoryBroker] and server/natsbroker do; package
+// server/metrics exports the count.
+type PublishCounter interface {
+	// Published returns the number of events published through this
+	// broker (this instance, for a broker shared by several).
+	Published() uint64
+}
+
 // SubscribeRequest describes a subscription.
 type SubscribeRequest struct {
 	// Topics are the topics to receive; at least one, each once.

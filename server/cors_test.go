@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/server/cors"
 )
 
 const app = "https://app.example"
@@ -17,12 +17,12 @@ const app = "https://app.example"
 // eventsource/eventsource-cross-origin-preflight).
 func TestCORS(t *testing.T) {
 	t.Parallel()
-	credentialed := start(t, nil, server.CORS(server.CORSOptions{
+	credentialed := start(t, nil, cors.Handler(cors.Options{
 		AllowedOrigins:   []string{app},
 		AllowCredentials: true,
 		AllowedHeaders:   []string{"Authorization"},
 	}))
-	anyOrigin := start(t, nil, server.CORS(server.CORSOptions{AllowedOrigins: []string{"*"}}))
+	anyOrigin := start(t, nil, cors.Handler(cors.Options{AllowedOrigins: []string{"*"}}))
 	preflight := func(origin, headers string) http.Header {
 		return http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {headers}}
 	}
@@ -103,11 +103,11 @@ func TestCORSPanics(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		opts server.CORSOptions
+		opts cors.Options
 		want string
 	}{
-		{"NoOrigins", server.CORSOptions{}, "no allowed origins"},
-		{"CredentialsAnyOrigin", server.CORSOptions{AllowedOrigins: []string{app, "*"}, AllowCredentials: true}, "credentials need explicit origins"},
+		{"NoOrigins", cors.Options{}, "no allowed origins"},
+		{"CredentialsAnyOrigin", cors.Options{AllowedOrigins: []string{app, "*"}, AllowCredentials: true}, "credentials need explicit origins"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestCORSPanics(t *testing.T) {
 					t.Errorf("Got(CORS(%+v) panic) = %v; want %q", tt.opts, r, tt.want)
 				}
 			}()
-			server.CORS(tt.opts)
+			cors.Handler(tt.opts)
 		})
 	}
 }

@@ -91,8 +91,13 @@
 //
 // # Limits and shutdown
 //
-// [WithMaxConnections] caps open streams in total (503) and per client IP
-// (429); both refusals carry Retry-After ([WithRetryAfter]). [Server.Shutdown]
+// [WithMaxConnections] caps open streams in total (503) and per client
+// (429); both refusals carry Retry-After ([WithRetryAfter]). A client is
+// the IP address of the connection's peer unless [WithClient] says
+// otherwise: behind reverse proxies every user has a proxy's address, and
+// [ForwardedClient] names the proxies whose X-Forwarded-For to trust. The
+// default per-client cap, a tenth of the total, lets a thousand users
+// share a proxy and no client take the whole budget. [Server.Shutdown]
 // ends every stream cleanly and refuses new ones with 503, so that the HTTP
 // server's own shutdown can finish; [Server.ConfigureHTTP] makes
 // http.Server.Shutdown call it. [Server.DisconnectAll] ends the open
@@ -123,19 +128,30 @@
 // # Authorization and CORS
 //
 // [WithAuthorize] installs a hook that sees each request and its topics
-// before it subscribes. An error that wraps [ErrUnauthenticated] refuses
-// the request with 401, any other with 403, the error's text being the
-// reason. [CORS] is middleware for pages of other origins, built on
-// go-chi/cors: it allows Last-Event-ID in preflights, which a fetch()
-// client that resumes always sends, and allows credentials only with an
-// explicit list of origins.
+// before it subscribes. It refuses with an [*AuthError], which says the
+// status, the reason shown to the client and the response's headers;
+// [Unauthenticated] makes a 401 with its WWW-Authenticate challenge, and
+// [Forbidden] a 403. Package [github.com/ssekit/ssekit/server/cors] is
+// middleware for pages of other origins: it allows Last-Event-ID in
+// preflights, which a fetch() client that resumes always sends, and
+// allows credentials only with an explicit list of origins.
 //
 // # Metrics
 //
 // [Server.Stats] is a snapshot of the server's counters: open streams,
 // streams opened, events delivered and replayed, resets, evictions and
-// refused requests. [Server.Collector] exports them to Prometheus under
-// names that start with "ssekit_".
+// refused requests. Package [github.com/ssekit/ssekit/server/metrics]
+// exports them to Prometheus, labelled per server, with the publishes of
+// every broker that is a [PublishCounter].
+//
+// # Options
+//
+// Constructors that cannot fail at run time panic, naming the option, when
+// an option is invalid: [New], [NewMemoryBroker], [ForwardedClient], as
+// chi's routers and schema.Define do; a bad option is a programmer's
+// mistake, found at start-up. Constructors that can fail at run time return
+// errors, for their options too: natsbroker.New, which talks to NATS, and
+// wasm.Open in the page.
 //
 // # Brokers
 //

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/server/cors"
+	"github.com/ssekit/ssekit/server/metrics"
 	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/shared/sse"
 )
@@ -33,7 +35,7 @@ func Example() {
 	)
 
 	r := chi.NewRouter()
-	r.With(server.CORS(server.CORSOptions{AllowedOrigins: []string{"https://app.example.com"}})).
+	r.With(cors.Handler(cors.Options{AllowedOrigins: []string{"https://app.example.com"}})).
 		Handle("/events", events)
 	ts := httptest.NewServer(r) // or http.ListenAndServe(addr, r)
 	defer ts.Close()
@@ -59,10 +61,10 @@ func Example() {
 	// {ID:A-1 Cents:4200}
 }
 
-func ExampleCORS() {
+func Example_cors() {
 	broker := server.NewMemoryBroker()
 	defer broker.Close()
-	events := server.CORS(server.CORSOptions{
+	events := cors.Handler(cors.Options{
 		AllowedOrigins:   []string{"https://app.example.com"},
 		AllowCredentials: true,
 	})(server.New(broker))
@@ -86,14 +88,14 @@ func ExampleCORS() {
 	// ""
 }
 
-func ExampleServer_Collector() {
+func Example_metrics() {
 	note := schema.Define[string]("note")
 	broker := server.NewMemoryBroker()
 	defer broker.Close()
 	events := server.New(broker)
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(events.Collector())
+	reg.MustRegister(metrics.NewCollector("events", events), metrics.NewBrokerCollector("main", broker))
 	mux := http.NewServeMux()
 	mux.Handle("/events", events)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -109,13 +111,13 @@ func ExampleServer_Collector() {
 		}
 	}
 	// Output:
-	// ssekit_connections_open 0
-	// ssekit_connections_total 0
-	// ssekit_delivered_total 0
-	// ssekit_evicted_total 0
-	// ssekit_published_total 1
-	// ssekit_rejected_total 1
-	// ssekit_replayed_total 0
-	// ssekit_resets_total 0
-	// ssekit_written_bytes_total 0
+	// ssekit_connections_open{server="events"} 0
+	// ssekit_connections_total{server="events"} 0
+	// ssekit_delivered_total{server="events"} 0
+	// ssekit_evicted_total{server="events"} 0
+	// ssekit_published_total{broker="main"} 1
+	// ssekit_rejected_total{server="events"} 1
+	// ssekit_replayed_total{server="events"} 0
+	// ssekit_resets_total{server="events"} 0
+	// ssekit_written_bytes_total{server="events"} 0
 }

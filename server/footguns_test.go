@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -110,5 +113,51 @@ func TestDisconnectsAreNotWarnings(t *testing.T) {
 	}
 	if warned := rec.at(slog.LevelWarn); len(warned) > 0 {
 		t.Fatalf("warnings after 20 ordinary disconnects: %q", warned)
+	}
+}
+
+// failingBroker is a memory broker whose Subscribe fails with an error that
+// holds internal detail.
+type failingBroker struct {
+	*server.MemoryBroker
+	err error
+}
+
+func (b failingBroker) Subscribe(context.Context, server.SubscribeRequest) (server.Subscription, error) {
+	return nil, b.err
+}
+
+// TestBrokerErrorNotShown checks that a broker's error is logged with its
+// detail and answered with a plain, generic reason: 500 for a failure, 503
+// with Retry-After for a closed broker.
+func TestBrokerErrorNotShown(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"Failure", errors.New("nats: dial tcp 10.1.2.3:4222: connection refused"), http.StatusInternalServerError},
+		{"Closed", fmt.Errorf("draining 10.1.2.3: %w", server.ErrBrokerClosed), http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &records{}
+			b := failingBroker{server.NewMemoryBroker(), tt.err}
+			t.Cleanup(func() { b.Close() })
+			srv := server.New(b, server.WithLogger(slog.New(rec)))
+			req := httptest.NewRequest(http.MethodGet, "/?topic=a", nil)
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, req)
+			if w.Code != tt.status || strings.Contains(w.Body.String(), "10.1.2.3") {
+				t.Fatalf("Got(response) = %d %q; want %d without the broker's detail", w.Code, w.Body.String(), tt.status)
+			}
+			if tt.status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+				t.Errorf("503 without Retry-After")
+			}
+			if tt.status == http.StatusInternalServerError && !strings.Contains(strings.Join(rec.at(slog.LevelWarn), "\n"), "10.1.2.3") {
+				t.Errorf("the log lacks the broker's error: %q", rec.at(slog.LevelWarn))
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,12 +11,12 @@ import (
 	"github.com/ssekit/ssekit/shared/sse"
 )
 
-// AppendResetFrame appends the reserved reset event (schema.ResetEvent) with
+// appendReset appends the reserved reset event (schema.ResetEvent) with
 // the given reason. id is the position live delivery resumes from; it
 // becomes the client's Last-Event-ID, so that a reconnection after the reset
 // does not reset again.
-func AppendResetFrame(dst []byte, id, reason string) []byte {
-	data, _ := json.Marshal(schema.Reset{Reason: reason}) // a struct of one string cannot fail
+func appendReset(dst []byte, id, reason string) []byte {
+	data, _ := schema.ResetDefinition().Encode(schema.Reset{Reason: reason}) // a struct of one string cannot fail
 	out, err := sse.AppendEvent(dst, sse.Event{ID: id, Type: schema.ResetEvent, Data: string(data)})
 	if err != nil {
 		panic("server: reset frame: " + err.Error()) // id comes from the broker's own EventID
@@ -34,7 +33,7 @@ func helloData(reg *schema.Registry, heartbeat time.Duration) string {
 		hello.Events = reg.Names()
 	}
 	hello.Heartbeat = heartbeat.Milliseconds()
-	data, err := json.Marshal(hello)
+	data, err := schema.HelloDefinition().Encode(hello)
 	if err != nil {
 		panic("server: hello frame: " + err.Error())
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,10 +11,6 @@ import (
 
 	"github.com/ssekit/ssekit/shared/schema"
 )
-
-// ErrUnauthenticated, wrapped in an [AuthorizeFunc]'s error, makes the
-// response 401 instead of 403.
-var ErrUnauthenticated = errors.New("server: unauthenticated")
 
 // ServeHTTP streams the request's topics as text/event-stream: first the
 // reconnection time and the hello event; then, when the request carries a
@@ -50,20 +47,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.authorize != nil {
 		if err := s.cfg.authorize(r, topics); err != nil {
-			status := http.StatusForbidden
-			if errors.Is(err, ErrUnauthenticated) {
-				status = http.StatusUnauthorized
-			}
-			s.refuse(w, r, status, err.Error())
+			s.refuseAuth(w, r, err)
 			return
 		}
 	}
-	ip := clientIP(r)
-	if status, reason := s.acquire(ip); status != 0 {
+	client := s.cfg.client(r)
+	if status, reason := s.acquire(client); status != 0 {
 		s.refuseRetry(w, r, status, reason)
 		return
 	}
-	defer s.release(ip)
+	defer s.release(client)
 
 	st := &streamState{topics: topics, heartbeat: heartbeatComment, body: body}
 	if r.URL.Query().Get("heartbeat") == "event" {
@@ -109,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case reset != "":
 		s.counters.resets.Add(1)
 		s.cfg.logger.Debug("ssekit: reset", "remote", r.RemoteAddr, "last_event_id", lastID, "reason", reset)
-		st.reset = AppendResetFrame(nil, EventID{Epoch: epoch, Seq: sub.Position()}.String(), reset)
+		st.reset = appendReset(nil, EventID{Epoch: epoch, Seq: sub.Position()}.String(), reset)
 	case lastID == "":
 		helloID = EventID{Epoch: epoch, Seq: sub.Position()}.String()
 	case !fromHeader:
@@ -119,12 +112,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counters.connections.Add(1)
 	s.cfg.logger.Debug("ssekit: stream open", "remote", r.RemoteAddr, "topics", topics, "resume", st.cursor != nil)
 	if s.cfg.onConnect != nil {
-		if onClose := s.cfg.onConnect(r, topics); onClose != nil {
-			defer onClose()
-		}
+		defer s.connectHook(r, topics)()
 	}
 	err = s.stream(w, r, st)
 	s.cfg.logger.Debug("ssekit: stream closed", "remote", r.RemoteAddr, "reason", err)
+}
+
+// connectHook runs the WithOnConnect hook on a goroutine of its own, so
+// that it delays neither the stream's headers nor its hello or replay (a
+// hook that publishes to a broker on the network waits for a round trip).
+// The stream is subscribed already: what the hook publishes reaches it.
+// The returned function, deferred by the handler, waits for the hook and
+// calls the function it returned.
+func (s *Server) connectHook(r *http.Request, topics []string) func() {
+	done := make(chan struct{})
+	var onClose func()
+	go func() {
+		defer close(done)
+		defer func() {
+			// As net/http does for a handler: log, and keep serving.
+			if v := recover(); v != nil {
+				s.cfg.logger.Error("ssekit: panic in the WithOnConnect hook", "panic", v, "stack", string(debug.Stack()))
+			}
+		}()
+		onClose = s.cfg.onConnect(r, topics)
+	}()
+	return func() {
+		<-done
+		if onClose != nil {
+			onClose()
+		}
+	}
 }
 
 // position decides how a stream starts from the Last-Event-ID it was given:

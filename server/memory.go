@@ -4,7 +4,9 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,12 +23,12 @@ type MemoryOption func(*MemoryBroker)
 
 // WithRetention bounds what the broker keeps for replay on each topic: at
 // most events events, none older than age. Zero keeps the default for that
-// bound. It panics on a negative value.
+// bound. A negative value makes NewMemoryBroker panic.
 func WithRetention(events int, age time.Duration) MemoryOption {
-	if events < 0 || age < 0 {
-		panic("server: WithRetention: negative retention")
-	}
 	return func(b *MemoryBroker) {
+		if events < 0 || age < 0 {
+			b.errs = append(b.errs, fmt.Sprintf("WithRetention(%d, %v): negative retention", events, age))
+		}
 		if events > 0 {
 			b.maxEvents = events
 		}
@@ -62,6 +64,7 @@ type MemoryBroker struct {
 	closed  bool
 
 	published atomic.Uint64
+	errs      []string // invalid options, for NewMemoryBroker
 }
 
 type memTopic struct {
@@ -79,7 +82,8 @@ type memEntry struct {
 }
 
 // NewMemoryBroker returns an in-memory broker. With no options it retains
-// [DefaultRetainEvents] per topic for at most [DefaultRetainAge].
+// [DefaultRetainEvents] per topic for at most [DefaultRetainAge]. It panics,
+// naming the option, when an option is invalid.
 func NewMemoryBroker(opts ...MemoryOption) *MemoryBroker {
 	b := &MemoryBroker{
 		epoch:     NewEpoch(),
@@ -91,13 +95,16 @@ func NewMemoryBroker(opts ...MemoryOption) *MemoryBroker {
 	for _, opt := range opts {
 		opt(b)
 	}
+	if len(b.errs) > 0 {
+		panic("server: NewMemoryBroker: " + strings.Join(b.errs, "; "))
+	}
 	return b
 }
 
 // Epoch implements [Broker].
 func (b *MemoryBroker) Epoch() string { return b.epoch }
 
-// Published returns the number of events published so far.
+// Published implements [PublishCounter]: the events published so far.
 func (b *MemoryBroker) Published() uint64 { return b.published.Load() }
 
 func (b *MemoryBroker) clock() int64 { return int64(time.Since(b.start)) }

@@ -1,22 +1,24 @@
 package server_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/server/metrics"
 )
 
 // gather collects c through a pedantic registry, which also checks that
 // Describe and Collect agree, and returns each metric's value and type.
-func gather(t testing.TB, c prometheus.Collector) map[string]string {
+func gather(t testing.TB, cs ...prometheus.Collector) map[string]string {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(c); err != nil {
-		t.Fatalf("Register() = %v", err)
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			t.Fatalf("Register() = %v", err)
+		}
 	}
 	families, err := reg.Gather()
 	if err != nil {
@@ -63,7 +65,7 @@ func TestStatsAndCollector(t *testing.T) {
 		t.Errorf("Got(Stats()) = %+v; want %+v with Bytes > 0", st, want)
 	}
 
-	got := gather(t, h.srv.Collector())
+	got := gather(t, metrics.NewCollector("test", h.srv), metrics.NewBrokerCollector("test", h.broker))
 	for name, want := range map[string]string{
 		"ssekit_connections_open":    "GAUGE 2",
 		"ssekit_connections_total":   "COUNTER 3",
@@ -84,18 +86,39 @@ func TestStatsAndCollector(t *testing.T) {
 	}
 }
 
-// TestCollectorOtherBroker leaves out ssekit_published_total when the
-// broker does not count its publishes.
-func TestCollectorOtherBroker(t *testing.T) {
+// TestSeveralServersOneRegistry registers two Servers and their broker in
+// one registry, as the demo does with its public and private streams: each
+// server's metrics carry its name.
+func TestSeveralServersOneRegistry(t *testing.T) {
 	t.Parallel()
 	b := server.NewMemoryBroker()
 	defer b.Close()
-	srv := server.New(struct{ server.Broker }{b}, server.WithLogger(quiet))
-	if _, err := server.Publish(context.Background(), b, "a", priceTick, Price{}); err != nil {
+	public, private := server.New(b, server.WithLogger(quiet)), server.New(b, server.WithLogger(quiet))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.NewCollector("public", public), metrics.NewCollector("private", private), metrics.NewBrokerCollector("main", b))
+	families, err := reg.Gather()
+	if err != nil {
 		t.Fatal(err)
 	}
-	got := gather(t, srv.Collector())
-	if v, ok := got["ssekit_published_total"]; ok || len(got) != 8 {
-		t.Errorf("Got(ssekit_published_total) = %q, %d metrics; want absent, 8 metrics", v, len(got))
+	series := 0
+	for _, f := range families {
+		series += len(f.GetMetric())
 	}
+	if series != 2*8+1 {
+		t.Errorf("Gather() = %d series in %d families; want 17", series, len(families))
+	}
+}
+
+// TestBrokerCollectorNeedsACounter refuses a broker that does not count its
+// publishes, rather than exporting a metric that says nothing.
+func TestBrokerCollectorNeedsACounter(t *testing.T) {
+	t.Parallel()
+	b := server.NewMemoryBroker()
+	defer b.Close()
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("NewBrokerCollector of a broker without Published did not panic")
+		}
+	}()
+	metrics.NewBrokerCollector("x", struct{ server.Broker }{b})
 }

@@ -11,12 +11,15 @@ import (
 
 // Defaults of [New].
 const (
-	DefaultRetry             = 2 * time.Second
-	DefaultHeartbeat         = 15 * time.Second
-	DefaultWriteTimeout      = 10 * time.Second
-	DefaultMaxTopics         = 16
-	DefaultMaxConnections    = 10_000
-	DefaultMaxPerIP          = 256
+	DefaultRetry          = 2 * time.Second
+	DefaultHeartbeat      = 15 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMaxTopics      = 16
+	DefaultMaxConnections = 10_000
+	// DefaultMaxPerClient lets one client take a tenth of the default
+	// total: enough for a thousand users behind one proxy, too few for
+	// one client to take the whole budget.
+	DefaultMaxPerClient      = 1_000
 	DefaultMaxLastEventIDLen = 128
 	DefaultRetryAfter        = 5 * time.Second
 	// MaxTopicLen is the longest topic name the default topic rules accept.
@@ -37,7 +40,8 @@ type config struct {
 	writeTimeout time.Duration
 	limits       QueueLimits
 	maxConns     int
-	maxPerIP     int
+	maxPerClient int
+	client       ClientFunc
 	maxIDLen     int
 	retryAfter   time.Duration
 	authorize    AuthorizeFunc
@@ -55,9 +59,12 @@ func (c *config) invalid(format string, args ...any) {
 // 400 response with the error's text as the reason.
 type TopicFunc func(r *http.Request) ([]string, error)
 
-// AuthorizeFunc decides whether a request may subscribe to topics. An error
-// that wraps [ErrUnauthenticated] becomes 401, any other error 403, with the
-// error's text as the reason.
+// AuthorizeFunc decides whether a request may subscribe to topics. To
+// refuse, it returns an [*AuthError] (see [Unauthenticated] and
+// [Forbidden]), which says the status, the reason shown to the client and
+// the headers of the response. Any other error is shown as it is: 401 when
+// it wraps [ErrUnauthenticated], else 403. A 401 always carries a
+// WWW-Authenticate header ("Bearer" unless the AuthError gives one).
 type AuthorizeFunc func(r *http.Request, topics []string) error
 
 // WithTopics replaces the default topic rule (the repeated "topic" query
@@ -146,17 +153,31 @@ func WithQueueLimits(l QueueLimits) Option {
 	}
 }
 
-// WithMaxConnections caps open streams in total and from one client IP
-// (defaults [DefaultMaxConnections] and [DefaultMaxPerIP]); 0 means no cap.
-// Past the total a request gets 503, past the per-IP cap 429, both with
-// Retry-After. The client IP is the host of Request.RemoteAddr: behind a
-// proxy, use a middleware such as chi's middleware.RealIP.
-func WithMaxConnections(total, perIP int) Option {
+// WithMaxConnections caps open streams in total and from one client
+// (defaults [DefaultMaxConnections] and [DefaultMaxPerClient]); 0 means no
+// cap. Past the total a request gets 503, past the per-client cap 429, both
+// with Retry-After. A client is what [WithClient] says: by default the IP
+// address of the connection's peer, which behind a reverse proxy is the
+// proxy's for every user.
+func WithMaxConnections(total, perClient int) Option {
 	return func(c *config) {
-		if total < 0 || perIP < 0 {
-			c.invalid("WithMaxConnections(%d, %d): negative cap", total, perIP)
+		if total < 0 || perClient < 0 {
+			c.invalid("WithMaxConnections(%d, %d): negative cap", total, perClient)
 		}
-		c.maxConns, c.maxPerIP = total, perIP
+		c.maxConns, c.maxPerClient = total, perClient
+	}
+}
+
+// WithClient sets how the server tells clients apart for the per-client
+// cap of [WithMaxConnections] (default [RemoteClient]). Behind reverse
+// proxies, [ForwardedClient] names the proxies whose X-Forwarded-For to
+// trust.
+func WithClient(f ClientFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.invalid("WithClient: nil function")
+		}
+		c.client = f
 	}
 }
 
@@ -221,8 +242,11 @@ func WithLogger(l *slog.Logger) Option {
 type ConnectFunc func(r *http.Request, topics []string) (onClose func())
 
 // WithOnConnect installs a hook on the start and end of every stream, for
-// presence lists and the like. It runs on the stream's goroutine: keep it
-// short.
+// presence lists and the like. The hook runs on a goroutine of its own
+// once the stream is subscribed, so that it delays neither the response's
+// headers nor the hello or the replay; the function it returns runs when
+// the stream has ended and the hook has returned. A panic in the hook is
+// logged, as net/http logs one in a handler.
 func WithOnConnect(f ConnectFunc) Option {
 	return func(c *config) {
 		if f == nil {

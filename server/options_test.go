@@ -55,3 +55,17 @@ func TestNewPanics(t *testing.T) {
 		server.New(nil)
 	})
 }
+
+// TestNewMemoryBrokerPanics checks the same rule for the memory broker: the
+// option is only recorded, and the constructor panics naming it.
+func TestNewMemoryBrokerPanics(t *testing.T) {
+	t.Parallel()
+	opt := server.WithRetention(-1, 0) // no panic yet
+	defer func() {
+		r := recover()
+		if s, _ := r.(string); !strings.HasPrefix(s, "server: NewMemoryBroker: ") || !strings.Contains(s, "WithRetention(-1, 0s)") {
+			t.Errorf("Got(NewMemoryBroker panic) = %v; want one naming WithRetention(-1, 0s)", r)
+		}
+	}()
+	server.NewMemoryBroker(opt)
+}

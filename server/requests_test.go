@@ -231,3 +231,38 @@ func TestOnConnect(t *testing.T) {
 		t.Fatal("the hook's close function did not run after the client went")
 	}
 }
+
+// TestOnConnectDoesNotDelayStream blocks the connect hook, as one that
+// publishes to a broker on the network waits for a round trip: the
+// stream's headers, hello and replay must not wait for it.
+func TestOnConnectDoesNotDelayStream(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	closed := make(chan struct{})
+	h := start(t, nil, nil, server.WithOnConnect(func(r *http.Request, topics []string) func() {
+		<-release
+		return func() { close(closed) }
+	}))
+	first := h.publish(t, "a", 0)
+	h.publish(t, "a", 1)
+	s := connect(t, h.url("a"), http.Header{"Last-Event-Id": {first}}) // headers and hello
+	if got := s.cents(); got != 1 {                                    // and the replay
+		t.Fatalf("Got(replayed event while the hook blocks) = %d; want 1", got)
+	}
+	h.publish(t, "a", 2) // and live events
+	if got := s.cents(); got != 2 {
+		t.Fatalf("Got(live event while the hook blocks) = %d; want 2", got)
+	}
+	s.close()
+	select {
+	case <-closed:
+		t.Fatal("the close function ran before the hook returned")
+	default:
+	}
+	close(release)
+	select {
+	case <-closed:
+	case <-time.After(timeout):
+		t.Fatal("the hook's close function did not run")
+	}
+}

@@ -16,16 +16,16 @@ type Server struct {
 	cfg       config
 	helloData string // the hello event's data, the same for every stream
 
-	flushOnce, deadlineOnce sync.Once // a warning about the ResponseWriter, once
-	afterSubscribe          atomic.Pointer[func()]
+	flushOnce, deadlineOnce, capOnce sync.Once // a warning, once
+	afterSubscribe                   atomic.Pointer[func()]
 
-	mu       sync.Mutex
-	perIP    map[string]int
-	conns    int
-	closing  bool
-	streams  map[*conn]struct{} // open streams, for Shutdown and DisconnectAll
-	active   sync.WaitGroup
-	counters counters
+	mu        sync.Mutex
+	perClient map[string]int
+	conns     int
+	closing   bool
+	streams   map[*conn]struct{} // open streams, for Shutdown and DisconnectAll
+	active    sync.WaitGroup
+	counters  counters
 }
 
 type counters struct {
@@ -46,7 +46,8 @@ func New(broker Broker, opts ...Option) *Server {
 		heartbeat:    DefaultHeartbeat,
 		writeTimeout: DefaultWriteTimeout,
 		maxConns:     DefaultMaxConnections,
-		maxPerIP:     DefaultMaxPerIP,
+		maxPerClient: DefaultMaxPerClient,
+		client:       RemoteClient,
 		maxIDLen:     DefaultMaxLastEventIDLen,
 		retryAfter:   DefaultRetryAfter,
 		logger:       slog.Default(),
@@ -61,7 +62,7 @@ func New(broker Broker, opts ...Option) *Server {
 		broker:    broker,
 		cfg:       cfg,
 		helloData: helloData(cfg.registry, cfg.heartbeat),
-		perIP:     make(map[string]int),
+		perClient: make(map[string]int),
 		streams:   make(map[*conn]struct{}),
 	}
 }

@@ -214,7 +214,7 @@ func (s *Server) resetLive(w http.ResponseWriter, r *http.Request, wd *writeDead
 	s.counters.resets.Add(1)
 	s.counters.delivered.Add(1)
 	s.cfg.logger.Debug("ssekit: reset during a replay", "remote", r.RemoteAddr, "reason", "expired")
-	reset := AppendResetFrame(nil, EventID{Epoch: s.broker.Epoch(), Seq: st.sub.Position()}.String(), schema.ResetExpired)
+	reset := appendReset(nil, EventID{Epoch: s.broker.Epoch(), Seq: st.sub.Position()}.String(), schema.ResetExpired)
 	if err := s.write(w, wd, append(head, reset...), nil); err != nil {
 		return nil, nil, err
 	}

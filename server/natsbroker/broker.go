@@ -56,6 +56,7 @@ type Broker struct {
 
 	closed    atomic.Bool
 	published atomic.Uint64 // highest sequence acknowledged to this instance
+	count     atomic.Uint64 // events this instance published
 
 	mu      sync.Mutex
 	pos     uint64 // last stream sequence the fan-out handled
@@ -163,6 +164,10 @@ func openStream(ctx context.Context, js jetstream.JetStream, cfg *config) (jetst
 // Epoch returns the epoch of the stream, the first part of every ID.
 func (b *Broker) Epoch() string { return b.epoch }
 
+// Published implements [server.PublishCounter]: the events this instance
+// published (a de-duplicated PublishKey is not counted again).
+func (b *Broker) Published() uint64 { return b.count.Load() }
+
 // Stream returns the name of the broker's stream.
 func (b *Broker) Stream() string { return b.cfg.stream }
 
@@ -225,6 +230,9 @@ func (b *Broker) publish(ctx context.Context, topic, key string, frame []byte) (
 		if ack.Sequence <= p || b.published.CompareAndSwap(p, ack.Sequence) {
 			break
 		}
+	}
+	if !ack.Duplicate {
+		b.count.Add(1)
 	}
 	return server.EventID{Epoch: b.epoch, Seq: ack.Sequence}.String(), nil
 }

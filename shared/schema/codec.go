@@ -28,10 +28,14 @@ type Codec interface {
 // "json". Its output never contains a raw CR or LF: encoding/json writes
 // compact JSON, escapes line breaks inside strings and compacts what
 // json.Marshaler implementations return, so a value fits on one data line.
-var JSON Codec = jsonCodec{}
+// Use it as JSON{}.
+type JSON struct{}
 
-type jsonCodec struct{}
+// Name implements [Codec].
+func (JSON) Name() string { return "json" }
 
-func (jsonCodec) Name() string                       { return "json" }
-func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
-func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// Marshal implements [Codec].
+func (JSON) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// Unmarshal implements [Codec].
+func (JSON) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

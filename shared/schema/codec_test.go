@@ -17,7 +17,7 @@ func (indented) MarshalJSON() ([]byte, error) {
 
 func TestJSONName(t *testing.T) {
 	t.Parallel()
-	if got := schema.JSON.Name(); got != "json" {
+	if got := (schema.JSON{}).Name(); got != "json" {
 		t.Errorf("JSON.Name() = %q; want json", got)
 	}
 }
@@ -42,7 +42,7 @@ func TestJSONOneLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			data, err := schema.JSON.Marshal(tt.v)
+			data, err := schema.JSON{}.Marshal(tt.v)
 			if err != nil {
 				t.Fatalf("JSON.Marshal(%#v) error: %v", tt.v, err)
 			}
@@ -50,7 +50,7 @@ func TestJSONOneLine(t *testing.T) {
 				t.Errorf("JSON.Marshal(%#v) = %q; contains a line break", tt.v, data)
 			}
 			var back any
-			if err := schema.JSON.Unmarshal(data, &back); err != nil {
+			if err := (schema.JSON{}).Unmarshal(data, &back); err != nil {
 				t.Errorf("JSON.Unmarshal(%q) error: %v", data, err)
 			}
 		})

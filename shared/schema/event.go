@@ -30,15 +30,18 @@ type Option func(*options)
 
 type options struct {
 	codec Codec
+	errs  []string
 }
 
-// WithCodec makes the event use c instead of [JSON]. WithCodec panics if c is
-// nil.
+// WithCodec makes the event use c instead of [JSON]. A nil c makes Define
+// panic.
 func WithCodec(c Codec) Option {
-	if c == nil {
-		panic("schema: WithCodec(nil)")
+	return func(o *options) {
+		if c == nil {
+			o.errs = append(o.errs, "WithCodec(nil)")
+		}
+		o.codec = c
 	}
-	return func(o *options) { o.codec = c }
 }
 
 // Define defines the event name with data of type T. Call it once, for a
@@ -50,14 +53,17 @@ func WithCodec(c Codec) Option {
 // Define panics, as any misuse at definition time does, if name is empty,
 // contains CR, LF or NUL (it would break the SSE event field), is not valid
 // UTF-8 (the client decodes the stream as UTF-8 and would see another name),
-// or starts with [ReservedPrefix].
+// or starts with [ReservedPrefix], and for an invalid option, naming it.
 func Define[T any](name string, opts ...Option) Event[T] {
 	if err := checkName(name); err != nil {
 		panic(err.Error())
 	}
-	o := options{codec: JSON}
+	o := options{codec: JSON{}}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if len(o.errs) > 0 {
+		panic(fmt.Sprintf("schema: Define(%q): %s", name, strings.Join(o.errs, "; ")))
 	}
 	return Event[T]{name: name, codec: o.codec}
 }
@@ -83,7 +89,7 @@ func (e Event[T]) Name() string { return e.name }
 // Codec returns the event's codec; [JSON] unless [WithCodec] said otherwise.
 func (e Event[T]) Codec() Codec {
 	if e.codec == nil { // the zero Event
-		return JSON
+		return JSON{}
 	}
 	return e.codec
 }

@@ -3,31 +3,32 @@ package schema
 import (
 	"fmt"
 	"slices"
-	"sync"
 )
 
 // Registry is the set of events an application streams, one [Definition]
 // per name. Its [Registry.Fingerprint] lets a client check that it was built
 // from the same definitions as the server.
 //
-// A Registry is safe for concurrent use. The zero Registry is empty and ready
-// to use.
+// A Registry cannot change once built: a server announces its fingerprint
+// to every client, so a definition added later would make every client
+// report a schema mismatch. It is safe for concurrent use. The zero
+// Registry is empty.
 type Registry struct {
-	mu   sync.RWMutex
 	defs map[string]Definition
-	fp   string // cached Fingerprint; "" after a Register
+	fp   string // the Fingerprint, computed by NewRegistry
 }
 
-// NewRegistry returns a registry holding defs. It returns an error, as
-// [Registry.Register] does, if two of them share a name or one is not a
-// valid definition.
+// NewRegistry returns a registry holding defs. It returns an error if two
+// of them share a name or one is not a valid definition (nil, with an
+// invalid or reserved name, without a codec or a type).
 func NewRegistry(defs ...Definition) (*Registry, error) {
 	r := &Registry{defs: make(map[string]Definition, len(defs))}
 	for _, d := range defs {
-		if err := r.Register(d); err != nil {
+		if err := r.add(d); err != nil {
 			return nil, err
 		}
 	}
+	r.fp = fingerprint(r.defs)
 	return r, nil
 }
 
@@ -43,13 +44,10 @@ func MustRegistry(defs ...Definition) *Registry {
 	return r
 }
 
-// Register adds d. It returns an error naming the event if the registry
-// already holds an event of that name (even the same definition: each event
-// is registered once), and an error if d is nil, has a nil Codec or Type, or
-// has a name [Define] would refuse.
-func (r *Registry) Register(d Definition) error {
+// add adds d while the registry is being built.
+func (r *Registry) add(d Definition) error {
 	if d == nil {
-		return fmt.Errorf("schema: Register(nil)")
+		return fmt.Errorf("schema: NewRegistry: nil definition")
 	}
 	name := d.Name()
 	if err := checkName(name); err != nil {
@@ -61,24 +59,16 @@ func (r *Registry) Register(d Definition) error {
 	if d.Type() == nil {
 		return fmt.Errorf("schema: event %q has no type", name)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if _, dup := r.defs[name]; dup {
 		return fmt.Errorf("schema: event %q registered twice", name)
 	}
-	if r.defs == nil {
-		r.defs = make(map[string]Definition)
-	}
 	r.defs[name] = d
-	r.fp = ""
 	return nil
 }
 
 // Lookup returns the definition registered under name. Type assert it to
 // the Event[T] it was defined as to encode or decode.
 func (r *Registry) Lookup(name string) (Definition, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	d, ok := r.defs[name]
 	return d, ok
 }
@@ -86,8 +76,6 @@ func (r *Registry) Lookup(name string) (Definition, bool) {
 // Names returns the registered event names, sorted. The slice is the
 // caller's.
 func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	names := make([]string, 0, len(r.defs))
 	for name := range r.defs {
 		names = append(names, name)
@@ -106,19 +94,10 @@ func (r *Registry) Names() []string {
 // not.
 //
 // The result looks like "v1:" followed by 32 hex digits; the prefix changes
-// if the algorithm ever does. It is computed once and cached until the next
-// Register.
+// if the algorithm ever does. NewRegistry computes it.
 func (r *Registry) Fingerprint() string {
-	r.mu.RLock()
-	fp := r.fp
-	r.mu.RUnlock()
-	if fp != "" {
-		return fp
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fp == "" {
-		r.fp = fingerprint(r.defs)
+	if r.fp == "" { // the zero Registry
+		return fingerprint(nil)
 	}
 	return r.fp
 }

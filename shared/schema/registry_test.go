@@ -1,7 +1,6 @@
 package schema_test
 
 import (
-	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -64,12 +63,12 @@ func TestRegistryRefuses(t *testing.T) {
 	}{
 		{"duplicate", []schema.Definition{priceTick, schema.Define[int]("price.tick")}, `"price.tick" registered twice`},
 		{"same twice", []schema.Definition{priceTick, priceTick}, `"price.tick" registered twice`},
-		{"nil", []schema.Definition{nil}, "Register(nil)"},
+		{"nil", []schema.Definition{nil}, "nil definition"},
 		{"zero event", []schema.Definition{schema.Event[int]{}}, "empty event name"},
-		{"reserved", []schema.Definition{fakeDef{name: schema.HelloEvent, codec: schema.JSON, typ: reflect.TypeFor[int]()}}, "reserved prefix"},
-		{"line break", []schema.Definition{fakeDef{name: "a\nb", codec: schema.JSON, typ: reflect.TypeFor[int]()}}, "CR, LF or NUL"},
+		{"reserved", []schema.Definition{fakeDef{name: schema.HelloEvent, codec: schema.JSON{}, typ: reflect.TypeFor[int]()}}, "reserved prefix"},
+		{"line break", []schema.Definition{fakeDef{name: "a\nb", codec: schema.JSON{}, typ: reflect.TypeFor[int]()}}, "CR, LF or NUL"},
 		{"nil codec", []schema.Definition{fakeDef{name: "x", typ: reflect.TypeFor[int]()}}, `"x" has no codec`},
-		{"nil type", []schema.Definition{fakeDef{name: "x", codec: schema.JSON}}, `"x" has no type`},
+		{"nil type", []schema.Definition{fakeDef{name: "x", codec: schema.JSON{}}}, `"x" has no type`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,48 +88,45 @@ func TestRegistryRefuses(t *testing.T) {
 	}
 }
 
-func TestRegisterDuplicateKeepsFirst(t *testing.T) {
+// TestRegistryImmutable checks that nothing changes a registry once built:
+// a server announces its fingerprint in every hello, and a definition added
+// later would make every client report a false schema mismatch.
+func TestRegistryImmutable(t *testing.T) {
 	t.Parallel()
-	var r schema.Registry // the zero Registry is ready to use
-	if err := r.Register(priceTick); err != nil {
-		t.Fatalf("Register(price.tick) error: %v", err)
-	}
+	defs := []schema.Definition{priceTick}
+	r := schema.MustRegistry(defs...)
 	before := r.Fingerprint()
-	if err := r.Register(schema.Define[int]("price.tick")); err == nil {
-		t.Fatal("Register of a second price.tick error = nil; want one")
+	defs[0] = schema.Define[int]("other") // the caller's slice is not kept
+	r.Names()[0] = "changed"              // nor is the one Names returns
+	if got := r.Names(); len(got) != 1 || got[0] != "price.tick" || r.Fingerprint() != before {
+		t.Fatalf("after changing the slices given and returned: Names() = %q, Fingerprint() = %s; want [price.tick], %s", got, r.Fingerprint(), before)
 	}
-	if d, _ := r.Lookup("price.tick"); d != priceTick {
-		t.Errorf("Lookup(price.tick) = %v after a refused Register; want the first definition", d)
+	// Its methods only read.
+	var methods []string
+	rt := reflect.TypeFor[*schema.Registry]()
+	for i := range rt.NumMethod() {
+		methods = append(methods, rt.Method(i).Name)
 	}
-	if after := r.Fingerprint(); after != before {
-		t.Errorf("Fingerprint() = %s after a refused Register; want %s", after, before)
+	if want := []string{"Fingerprint", "Lookup", "Names"}; !slices.Equal(methods, want) {
+		t.Fatalf("*Registry has methods %q; want only %q, which read", methods, want)
 	}
 }
 
 func TestRegistryConcurrent(t *testing.T) {
 	t.Parallel()
 	r := schema.MustRegistry(priceTick)
+	want := r.Fingerprint()
 	var wg sync.WaitGroup
-	for i := range 8 {
+	for range 8 {
 		wg.Go(func() {
-			if err := r.Register(schema.Define[int](fmt.Sprintf("e%d", i))); err != nil {
-				t.Errorf("Register(e%d) error: %v", i, err)
-			}
 			r.Lookup("price.tick")
 			r.Names()
-			r.Fingerprint()
+			if got := r.Fingerprint(); got != want {
+				t.Errorf("Fingerprint() = %s; want %s", got, want)
+			}
 		})
 	}
 	wg.Wait()
-	if got := len(r.Names()); got != 9 {
-		t.Errorf("len(Names()) = %d after 8 concurrent Registers; want 9", got)
-	}
-	want := schema.MustRegistry(priceTick, schema.Define[int]("e0"), schema.Define[int]("e1"),
-		schema.Define[int]("e2"), schema.Define[int]("e3"), schema.Define[int]("e4"),
-		schema.Define[int]("e5"), schema.Define[int]("e6"), schema.Define[int]("e7")).Fingerprint()
-	if got := r.Fingerprint(); got != want {
-		t.Errorf("Fingerprint() = %s after concurrent Registers; want %s", got, want)
-	}
 }
 
 // fakeDef is a Definition that is not an Event, to reach Register's checks.

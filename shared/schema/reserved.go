@@ -62,3 +62,20 @@ const (
 	// assigned.
 	ResetUnknown = "unknown"
 )
+
+// The reserved events' definitions: the server encodes with them and
+// clients decode with them, so both sides agree on the wire. They are
+// returned by functions, not held in variables an application could
+// reassign.
+var (
+	helloDef = Event[Hello]{name: HelloEvent, codec: JSON{}}
+	resetDef = Event[Reset]{name: ResetEvent, codec: JSON{}}
+)
+
+// HelloDefinition returns the definition of [HelloEvent], whose data is a
+// [Hello].
+func HelloDefinition() Event[Hello] { return helloDef }
+
+// ResetDefinition returns the definition of [ResetEvent], whose data is a
+// [Reset].
+func ResetDefinition() Event[Reset] { return resetDef }

@@ -23,7 +23,7 @@ func TestReservedWire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			data, err := schema.JSON.Marshal(tt.v)
+			data, err := schema.JSON{}.Marshal(tt.v)
 			if err != nil || string(data) != tt.want {
 				t.Errorf("JSON.Marshal(%#v) = %s, %v; want %s", tt.v, data, err, tt.want)
 			}
@@ -51,5 +51,32 @@ func TestReservedNames(t *testing.T) {
 	var r schema.Reset
 	if err := json.Unmarshal([]byte(`{"reason":"something-new"}`), &r); err != nil || r.Reason != "something-new" {
 		t.Errorf("Unmarshal of an unknown reason = %+v, %v; want it kept", r, err)
+	}
+}
+
+// TestReservedDefinitions round-trips the reserved events through their
+// definitions, which carry the reserved names Define refuses.
+func TestReservedDefinitions(t *testing.T) {
+	t.Parallel()
+	h := schema.Hello{Fingerprint: "v1:00", Events: []string{"a"}, Heartbeat: 15000}
+	data, err := schema.HelloDefinition().Encode(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"fingerprint":"v1:00","events":["a"],"heartbeat":15000}`; string(data) != want {
+		t.Errorf("HelloDefinition().Encode = %s; want %s", data, want)
+	}
+	if back, err := schema.HelloDefinition().Decode(data); err != nil || back.Fingerprint != h.Fingerprint || back.Heartbeat != h.Heartbeat {
+		t.Errorf("HelloDefinition().Decode(%s) = %+v, %v", data, back, err)
+	}
+	r, err := schema.ResetDefinition().Decode([]byte(`{"reason":"expired"}`))
+	if err != nil || r.Reason != schema.ResetExpired {
+		t.Errorf("ResetDefinition().Decode = %+v, %v", r, err)
+	}
+	if n := schema.HelloDefinition().Name(); n != schema.HelloEvent {
+		t.Errorf("HelloDefinition().Name() = %q", n)
+	}
+	if n := schema.ResetDefinition().Name(); n != schema.ResetEvent {
+		t.Errorf("ResetDefinition().Name() = %q", n)
 	}
 }

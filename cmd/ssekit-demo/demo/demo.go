@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ssekit/ssekit/server"
+	"github.com/ssekit/ssekit/server/cors"
+	"github.com/ssekit/ssekit/server/metrics"
 	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/web"
 	"github.com/ssekit/ssekit/web/events"
@@ -177,7 +179,7 @@ func (m *Main) router() http.Handler {
 	r := chi.NewRouter()
 	streams := func(h http.Handler) http.Handler { return h }
 	if len(m.AllowedOrigins) > 0 {
-		streams = server.CORS(server.CORSOptions{
+		streams = cors.Handler(cors.Options{
 			AllowedOrigins:   m.AllowedOrigins,
 			AllowCredentials: true,
 			AllowedHeaders:   []string{"Authorization", "Content-Type"},
@@ -191,7 +193,14 @@ func (m *Main) router() http.Handler {
 		r.Options("/*", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m.srv.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(
+		metrics.NewCollector("events", m.srv),
+		metrics.NewCollector("private", m.private),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if _, ok := m.broker.(server.PublishCounter); ok {
+		reg.MustRegister(metrics.NewBrokerCollector("main", m.broker))
+	}
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -1,15 +1,24 @@
-package server
+// Package cors is middleware that lets pages of other origins open
+// ssekit streams, built on github.com/go-chi/cors with what an event
+// stream needs. It is a package of its own so that package server needs
+// nothing outside the standard library.
+//
+//	r.With(cors.Handler(cors.Options{
+//		AllowedOrigins:   []string{"https://app.example.com"},
+//		AllowCredentials: true,
+//	})).Handle("/events", events)
+package cors
 
 import (
 	"net/http"
 	"slices"
 	"time"
 
-	"github.com/go-chi/cors"
+	chicors "github.com/go-chi/cors"
 )
 
-// CORSOptions configure [CORS].
-type CORSOptions struct {
+// Options configure [Handler].
+type Options struct {
 	// AllowedOrigins lists the page origins that may open streams, such as
 	// "https://app.example.com". "*" allows any origin, and only without
 	// credentials.
@@ -27,18 +36,18 @@ type CORSOptions struct {
 	MaxAge time.Duration
 }
 
-// CORS returns middleware that lets pages from other origins open streams,
+// Handler returns middleware that lets pages from other origins open streams,
 // built on go-chi/cors with what an event stream needs: Last-Event-ID is
 // allowed in preflights (a fetch() client that sets it always triggers one),
 // and credentials are only allowed with an explicit list of origins. It
 // panics on options that a browser would reject: credentials with "*" or
 // with no origins.
-func CORS(o CORSOptions) func(http.Handler) http.Handler {
+func Handler(o Options) func(http.Handler) http.Handler {
 	if len(o.AllowedOrigins) == 0 {
-		panic("server: CORS: no allowed origins")
+		panic("cors: Handler: no allowed origins")
 	}
 	if o.AllowCredentials && slices.Contains(o.AllowedOrigins, "*") {
-		panic(`server: CORS: credentials need explicit origins, not "*"`)
+		panic(`cors: Handler: credentials need explicit origins, not "*"`)
 	}
 	methods := o.AllowedMethods
 	if len(methods) == 0 {
@@ -48,7 +57,7 @@ func CORS(o CORSOptions) func(http.Handler) http.Handler {
 	if maxAge == 0 {
 		maxAge = 10 * time.Minute
 	}
-	return cors.Handler(cors.Options{
+	return chicors.Handler(chicors.Options{
 		AllowedOrigins:   o.AllowedOrigins,
 		AllowedMethods:   methods,
 		AllowedHeaders:   append([]string{"Last-Event-ID", "Accept", "Cache-Control"}, o.AllowedHeaders...),
