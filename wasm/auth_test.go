@@ -146,7 +146,9 @@ func TestFetchFuncError(t *testing.T) {
 	}
 
 	// A request fetch rejects fails the stream.
-	bad := func(context.Context) (wasm.Request, error) { return wasm.Request{Body: []byte("a GET with a body")}, nil }
+	bad := func(context.Context) (wasm.Request, error) {
+		return wasm.Request{Body: []byte("a GET with a body")}, nil
+	}
 	src2 := open(t, script(t, newKey(t)), wasm.WithFetchFunc(bad))
 	rec2 := newRecorder()
 	src2.OnError(func(err error) {
