@@ -251,10 +251,13 @@ func (f *fetcher) wake(k client.Wake) {
 		}
 		return
 	}
-	if client.Woken(k, false, f.wd) {
+	if f.wd.Woken(k, false) {
 		f.abortFor(errWoken)
 	}
 }
+
+// sleep notes that the page went offline, was frozen or hidden.
+func (f *fetcher) sleep(k client.Wake) { f.wd.Asleep(k) }
 
 func abort(ctrl safejs.Value) {
 	if !ctrl.IsUndefined() {

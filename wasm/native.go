@@ -293,11 +293,14 @@ func (n *native) listen(name string) {
 func (n *native) wake(k client.Wake) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed || n.es.IsUndefined() || !client.Woken(k, n.waiting, n.wd) {
+	if n.closed || n.es.IsUndefined() || !n.wd.Woken(k, n.waiting) {
 		return
 	}
 	n.requestLocked(replaceWake, k)
 }
+
+// sleep notes that the page went offline, was frozen or hidden.
+func (n *native) sleep(k client.Wake) { n.wd.Asleep(k) }
 
 func (n *native) request(r replaceReason, k client.Wake) {
 	n.mu.Lock()

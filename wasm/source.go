@@ -64,10 +64,12 @@ type transport interface {
 	// listen makes the transport deliver events of type name. The native
 	// EventSource delivers only the types that have a listener.
 	listen(name string)
-	// wake tells the transport that the page came back (online, resumed,
-	// visible): a connection that is probably dead, or a wait before
-	// reconnecting, should end now. It is called from a JavaScript
-	// callback: it must not block.
+	// sleep tells the transport that the page went offline, was frozen or
+	// was hidden, and wake that it came back (online, resumed, visible): a
+	// connection that gave no sign of life meanwhile, or a wait before
+	// reconnecting, should end now. They are called from JavaScript
+	// callbacks: they must not block.
+	sleep(k client.Wake)
 	wake(k client.Wake)
 	// close stops reading, aborts what is in flight and releases the
 	// JavaScript functions that nothing can call any more. It never

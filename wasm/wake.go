@@ -9,11 +9,13 @@ import (
 	"github.com/ssekit/ssekit/shared/client"
 )
 
-// wakeListeners hear the page come back: the window's online event, the
-// document's resume (a frozen page runs again) and visibilitychange to
-// visible. Each tells the transport, which reconnects at once if its
-// connection is probably dead or it is waiting out a backoff, rather than
-// wait for the watchdog or the timer.
+// wakeListeners hear the page go to sleep and come back: the window's
+// offline and online events, the document's freeze and resume (a frozen
+// page runs again), and visibilitychange to hidden and to visible. Each
+// tells the transport, which reconnects at once when it is waiting out a
+// backoff or its connection gave no sign of life while the page slept,
+// rather than wait for the watchdog or the timer (see
+// [client.Watchdog.Woken]).
 type wakeListeners struct {
 	mu    sync.Mutex
 	added []wakeListener
@@ -49,14 +51,23 @@ func listenWake(t transport) (*wakeListeners, error) {
 		w.added = append(w.added, wakeListener{target, typ, f})
 		return nil
 	}
-	err := add(global, "online", func() { t.wake(client.WakeOnline) })
+	err := add(global, "offline", func() { t.sleep(client.WakeOnline) })
+	if err == nil {
+		err = add(global, "online", func() { t.wake(client.WakeOnline) })
+	}
+	if err == nil {
+		err = add(doc, "freeze", func() { t.sleep(client.WakeResume) })
+	}
 	if err == nil {
 		err = add(doc, "resume", func() { t.wake(client.WakeResume) })
 	}
 	if err == nil {
 		err = add(doc, "visibilitychange", func() {
-			if stringProp(doc, "visibilityState") == "visible" {
+			switch stringProp(doc, "visibilityState") {
+			case "visible":
 				t.wake(client.WakeVisible)
+			case "hidden":
+				t.sleep(client.WakeVisible)
 			}
 		})
 	}

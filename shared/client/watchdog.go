@@ -31,9 +31,12 @@ type Watchdog struct {
 	now   func() time.Duration // monotonic
 	after func(time.Duration, func()) stopper
 
-	last atomic.Int64 // now() of the last sign of life
+	last  atomic.Int64 // now() of the last sign of life, or of the start of the allowance
+	heard atomic.Int64 // now() of the last sign of life
 
 	mu       sync.Mutex
+	asleep   [wakeKinds]time.Duration // now() of the sign that a wake-up of that kind ends
+	slept    [wakeKinds]bool
 	interval time.Duration
 	paused   bool
 	stopped  bool
@@ -85,7 +88,11 @@ func (w *Watchdog) Timeout() time.Duration {
 
 // Alive records a sign of life: bytes of the stream, an event, a
 // heartbeat.
-func (w *Watchdog) Alive() { w.last.Store(int64(w.now())) }
+func (w *Watchdog) Alive() {
+	now := int64(w.now())
+	w.last.Store(now)
+	w.heard.Store(now)
+}
 
 // Silence returns how long it is since the last sign of life (or since
 // the last SetInterval or Resume).

@@ -178,7 +178,7 @@ func TestWatchdogSuspect(t *testing.T) {
 	}
 }
 
-func TestWoken(t *testing.T) {
+func TestWokenWithoutSleep(t *testing.T) {
 	w, c, _ := newFakeWatchdog()
 	for _, tt := range []struct {
 		k       Wake
@@ -188,17 +188,60 @@ func TestWoken(t *testing.T) {
 		{WakeOnline, true, true}, {WakeVisible, true, true},
 		{WakeOnline, false, true}, {WakeResume, false, true}, {WakeVisible, false, false},
 	} {
-		if got := Woken(tt.k, tt.waiting, w); got != tt.want {
-			t.Errorf("Woken(%v, waiting %v, no interval) = %v; want %v", tt.k, tt.waiting, got, tt.want)
+		if got := w.Woken(tt.k, tt.waiting); got != tt.want {
+			t.Errorf("Woken(%v, waiting %v, no interval, no sleep) = %v; want %v", tt.k, tt.waiting, got, tt.want)
 		}
 	}
 	w.SetInterval(time.Second)
-	if Woken(WakeOnline, false, w) {
+	if w.Woken(WakeOnline, false) {
 		t.Error("Woken(online) with heartbeats arriving = true; want false")
 	}
 	c.advance(2 * time.Second)
-	if !Woken(WakeVisible, false, w) {
+	if !w.Woken(WakeVisible, false) {
 		t.Error("Woken(visible) after 2 silent intervals = false; want true")
+	}
+}
+
+func TestWokenAfterSleep(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		k        Wake
+		slept    time.Duration
+		heard    bool // something arrived while asleep
+		want     bool
+	}{
+		{"online, nothing since offline", 15 * time.Second, WakeOnline, 2 * time.Second, false, true},
+		{"online, the stream went on", 15 * time.Second, WakeOnline, 2 * time.Second, true, false},
+		{"resume, frozen 12s with 15s heartbeats", 15 * time.Second, WakeResume, 12 * time.Second, false, true},
+		{"resume, no heartbeat", 0, WakeResume, time.Second, false, true},
+		{"visible, hidden less than an interval", 15 * time.Second, WakeVisible, 10 * time.Second, false, false},
+		{"visible, hidden longer, nothing heard", 15 * time.Second, WakeVisible, 20 * time.Second, false, true},
+		{"visible, hidden longer, heartbeats heard", 15 * time.Second, WakeVisible, 20 * time.Second, true, false},
+		{"visible, no heartbeat, a minute", 0, WakeVisible, time.Minute, false, true},
+		{"visible, no heartbeat, less", 0, WakeVisible, 59 * time.Second, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, c, _ := newFakeWatchdog()
+			w.SetInterval(tt.interval)
+			c.advance(time.Second)
+			w.Alive()
+			c.advance(time.Millisecond)
+			w.Asleep(tt.k)
+			c.advance(tt.slept / 2)
+			if tt.heard {
+				w.Alive()
+			}
+			w.Resume() // a new attempt is no sign of life
+			c.advance(tt.slept - tt.slept/2)
+			if got := w.Woken(tt.k, false); got != tt.want {
+				t.Errorf("Woken(%v) = %v; want %v", tt.k, got, tt.want)
+			}
+			if !w.Woken(tt.k, true) {
+				t.Errorf("Woken(%v, waiting) = false; want true", tt.k)
+			}
+		})
 	}
 }
 
