@@ -8,3 +8,7 @@ func LiveFuncs() int64 { return liveFuncs.Load() }
 
 // Await is await, for the tests' own fetch calls.
 var Await = await
+
+// Queued returns the events a source has queued for its handlers, and
+// their size.
+func Queued(s *Source) (events, bytes int) { return s.d.Queued() }

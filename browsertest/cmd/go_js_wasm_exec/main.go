@@ -24,7 +24,9 @@
 // coverage (-cover, -coverprofile) is refused.
 //
 // The page's origin also serves a [browsertest.Fixture], an SSE test server,
-// under the relative URL "_fixture/".
+// under the relative URL "_fixture/". Its /tab/ endpoints act on the page's
+// own tab with the DevTools protocol (take it offline, freeze it), for tests
+// of what a page does when the browser does that to it.
 //
 // The program sees only part of the environment: the variables whose names
 // start with GO, TEST or SSEKIT, and those that $WASM_EXEC_ENV lists,

@@ -94,6 +94,9 @@ func (r *runner) run(ctx context.Context) (int, error) {
 	}
 	defer cancel()
 	r.logf("browser started in %v", time.Since(start).Round(time.Millisecond))
+	// The fixture's /tab/ endpoints act on this tab: a page cannot take
+	// itself offline or freeze itself.
+	srv.fixture.SetTab(ctx)
 
 	// Subscribe before the page exists, so that no message is lost.
 	results := make(chan result, 3)
