@@ -96,7 +96,11 @@
 // stream URL with scripted responses (a 204, a 500, a wrong content type,
 // a body that ends) and lists the requests it got, so a test can tell how
 // often a client came back; its ssekit endpoint publishes and disconnects
-// on request.
+// on request, and publishes numbered sequences in the background. For a
+// network that misbehaves it makes TCP proxies in front of itself, which a
+// test blackholes or makes refuse connections, and, given the tab of its
+// page ([Fixture.SetTab], as the runner below does), takes that tab offline
+// or freezes it for a while with the DevTools protocol.
 //
 // # Chromium
 //

@@ -15,12 +15,24 @@
 //     server's retry field or Retry-After;
 //   - [Dispatcher] hands opens, errors and events to the application's
 //     handlers in order on one goroutine, decodes typed events ([On]) and
-//     handles the reserved ssekit.hello and ssekit.reset events;
+//     handles the reserved ssekit.hello and ssekit.reset events; it bounds
+//     its queue by [Limits], and gives handlers registered late the state
+//     of the connection and the events held for them;
+//   - [Events] is On as an iterator for a range loop, whose slow body
+//     holds up the other handlers only once it is a whole Limits behind;
+//   - [Watchdog] notices a connection that delivers nothing for three
+//     heartbeat intervals ([HelloHeartbeat]), and decides, with
+//     [Watchdog.Woken], whether the page coming back online, from a freeze
+//     or to the foreground calls for a new connection;
+//   - [Refresh] decides when a refused request is worth computing anew
+//     (once, after a 401), and [ReasonText] reads the server's reason;
+//   - [NativeURL] puts a native source's position and its request for
+//     heartbeat events in the URL, which is all a new EventSource can send;
 //   - [ReadyState] is EventSource.readyState.
 //
 // Applications use the wasm package, which re-exports what they need
-// ([Meta], [ReadyState], [Backoff]); this package is for the wasm package
-// and for tests.
+// ([Meta], [ReadyState], [Backoff], [Limits], [UnhandledError]); this
+// package is for the wasm package and for tests.
 //
 // Comments in this package cite the rules they follow. A §9.2.x is a
 // subsection of the "Server-sent events" section of the WHATWG HTML
