@@ -26,10 +26,11 @@ import (
 //   - Epoch returns the broker's epoch, fixed for its lifetime: new
 //     whenever its history starts afresh (a process restart for a memory
 //     broker, a recreated stream for JetStream). See [EventID].
-//   - Publish assigns the event the next sequence number, greater than any
-//     it assigned before on any topic, puts the event's [EventID] in front
-//     of the frame as an "id" field and returns the ID. It never waits for
-//     a subscriber.
+//   - Publish assigns the message the next sequence number, greater than
+//     any it assigned before on any topic, and returns it. The frame
+//     subscribers receive is the message's, made once: [Message.Frame] in
+//     place, or [NewFrame] from the body a broker stored elsewhere. It
+//     never waits for a subscriber.
 //   - Subscribe registers a [Subscription] for live events on a set of
 //     topics: it receives, in sequence order, every event on them with a
 //     sequence number above its Position, and none at or below it. A
@@ -50,10 +51,9 @@ import (
 type Broker interface {
 	// Epoch returns the broker's epoch.
 	Epoch() string
-	// Publish adds frame to topic. The frame is one event as
-	// sse.AppendEvent writes it, without an id field (see [CheckFrame]).
-	// The broker owns frame after the call.
-	Publish(ctx context.Context, topic string, frame []byte) (id string, err error)
+	// Publish adds the message to topic and returns its sequence number.
+	// The broker owns m after the call.
+	Publish(ctx context.Context, topic string, m *Message) (seq uint64, err error)
 	// Subscribe starts a subscription to live events on req.Topics.
 	Subscribe(ctx context.Context, req SubscribeRequest) (Subscription, error)
 	// Replay returns a cursor over the retained events on topics after the

@@ -37,3 +37,28 @@ func TestCoreImportsOnlyStd(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokersDoNotFrame keeps the wire format with the server: the NATS
+// broker stores and replays events, and never writes SSE or a reset.
+func TestBrokersDoNotFrame(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("natsbroker/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if path, _ := strconv.Unquote(imp.Path.Value); path == "github.com/ssekit/ssekit/shared/sse" {
+				t.Errorf("%s imports %s: a broker leaves framing to the server (server.Message, server.NewFrame)", name, path)
+			}
+		}
+	}
+}

@@ -157,7 +157,42 @@
 //
 // [MemoryBroker] serves one process; package
 // [github.com/ssekit/ssekit/server/natsbroker] spreads one broker over
-// several server instances. Another implementation of [Broker] can build
-// on [Queue], and package [github.com/ssekit/ssekit/server/brokertest]
-// checks that it keeps the contract the Server relies on.
+// several server instances. A broker on another engine (Redis Streams,
+// Postgres, Kafka) implements [Broker]: it stores, orders, retains and
+// replays events, and reports the facts the server decides from. The
+// server does the rest.
+//
+// What a broker implements:
+//
+//   - Epoch: a string of lower-case letters and digits ([NewEpoch] makes
+//     one), new whenever its history starts afresh, so that IDs from before
+//     get a reset.
+//   - Publish: give the [Message] the next sequence number, greater than
+//     any before on any topic, store it, and push its frame to the queues
+//     of the topic's live subscriptions. In memory, [Message.Frame] frames
+//     it in place; an engine that stores bytes stores [Message.Body] and
+//     frames what it reads back with [NewFrame], once per event, for every
+//     subscriber.
+//   - Subscribe: register a subscription to live events at the current
+//     sequence number, its Position. Embed [QueueSubscription], whose
+//     [Queue] is bounded and never blocks the publisher: a subscriber that
+//     falls behind is ended, not waited for.
+//   - Replay: a [Cursor] over the stored events after a position, read a
+//     page at a time, in sequence order, also yielding events stored after
+//     it was made. [ErrExpired] when events after the position are gone
+//     (never skip one), [ErrUnknownPosition] for a position ahead of every
+//     sequence number.
+//   - Close.
+//
+// What the server does for it: it frames events (id, event and data
+// fields, the hello, the reset, heartbeats); parses Last-Event-IDs and
+// decides resets from the broker's epoch and its Replay errors; writes the
+// hello's position from [Subscription.Position]; reads a replay of any size
+// page by page while live events wait, and goes live with no gap and no
+// duplicate by skipping live frames the replay gave; evicts slow clients,
+// coalesces writes, sends heartbeats and handles shutdown.
+//
+// Package [github.com/ssekit/ssekit/server/brokertest] checks the contract
+// for an implementation; example_broker_test.go in this package is a
+// complete broker in one screen, tested by it.
 package server

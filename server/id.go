@@ -19,7 +19,9 @@ type EventID struct {
 
 // String returns the ID's text form.
 func (id EventID) String() string {
-	return id.Epoch + "-" + strconv.FormatUint(id.Seq, 10)
+	var buf [96]byte // an epoch of up to 64 bytes, "-", 20 digits
+	b, _ := id.AppendText(buf[:0])
+	return string(b)
 }
 
 // AppendText appends the ID's text form to b.

@@ -76,9 +76,8 @@ type memTopic struct {
 }
 
 type memEntry struct {
-	seq   uint64
 	at    int64 // nanoseconds since MemoryBroker.start
-	frame []byte
+	frame Frame
 }
 
 // NewMemoryBroker returns an in-memory broker. With no options it retains
@@ -110,47 +109,38 @@ func (b *MemoryBroker) Published() uint64 { return b.published.Load() }
 func (b *MemoryBroker) clock() int64 { return int64(time.Since(b.start)) }
 
 // Publish implements [Broker].
-func (b *MemoryBroker) Publish(ctx context.Context, topic string, frame []byte) (string, error) {
+func (b *MemoryBroker) Publish(ctx context.Context, topic string, m *Message) (uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return 0, err
 	}
 	if topic == "" {
-		return "", errors.New("server: publish: empty topic")
-	}
-	if err := CheckFrame(frame); err != nil {
-		return "", err
+		return 0, errors.New("server: publish: empty topic")
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return "", ErrBrokerClosed
+		return 0, ErrBrokerClosed
 	}
 	b.seq++
-	id := EventID{Epoch: b.epoch, Seq: b.seq}
-	f := make([]byte, 0, len("id: \n")+len(b.epoch)+21+len(frame))
-	f = append(f, "id: "...)
-	f, _ = id.AppendText(f)
-	f = append(f, '\n')
-	f = append(f, frame...)
-
+	f := m.Frame(b.epoch, b.seq)
 	now := b.clock()
 	b.sweep(now)
 	t := b.topic(topic)
-	t.log.push(memEntry{seq: b.seq, at: now, frame: f})
+	t.log.push(memEntry{at: now, frame: f})
 	if t.hidx < 0 {
 		heap.Push(&b.byAge, t)
 	} else if t.log.len() > b.maxEvents {
-		t.lost = t.log.pop().seq
+		t.lost = t.log.pop().frame.Seq
 		heap.Fix(&b.byAge, t.hidx)
 	}
 	b.arm(now)
 	for s := range t.subs {
-		if !s.q.Push(Frame{Seq: b.seq, Bytes: f}) {
+		if !s.Push(f) {
 			b.unsubscribe(s)
 		}
 	}
 	b.published.Add(1)
-	return string(f[len("id: ") : len(f)-len(frame)-1]), nil
+	return b.seq, nil
 }
 
 // topic returns the topic's state, creating it. Call with b.mu held.
@@ -171,7 +161,7 @@ func (b *MemoryBroker) sweep(now int64) {
 	for len(b.byAge) > 0 && b.byAge[0].log.front().at < cutoff {
 		t := b.byAge[0]
 		for t.log.len() > 0 && t.log.front().at < cutoff {
-			t.lost = t.log.pop().seq
+			t.lost = t.log.pop().frame.Seq
 		}
 		if t.log.len() > 0 {
 			heap.Fix(&b.byAge, 0)
@@ -229,13 +219,17 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, req SubscribeRequest) (Sub
 	if len(req.Topics) == 0 {
 		return nil, errors.New("server: subscribe: no topics")
 	}
-	s := &memSub{b: b, q: NewQueue(req.Limits), topics: slices.Clone(req.Topics)}
+	s := &memSub{topics: slices.Clone(req.Topics)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil, ErrBrokerClosed
 	}
-	s.pos = b.seq
+	s.QueueSubscription = NewQueueSubscription(req.Limits, b.seq, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.unsubscribe(s)
+	})
 	for _, name := range s.topics {
 		b.topic(name).subs[s] = struct{}{}
 	}
@@ -290,7 +284,7 @@ func (b *MemoryBroker) Close() error {
 	}
 	for _, t := range b.topics {
 		for s := range t.subs {
-			s.q.End(ErrBrokerClosed)
+			s.End(ErrBrokerClosed)
 		}
 	}
 	clear(b.topics)
@@ -299,23 +293,8 @@ func (b *MemoryBroker) Close() error {
 }
 
 type memSub struct {
-	b      *MemoryBroker
-	q      *Queue
+	*QueueSubscription
 	topics []string
-	pos    uint64
-	once   sync.Once
-}
-
-func (s *memSub) Position() uint64                   { return s.pos }
-func (s *memSub) Ready() <-chan struct{}             { return s.q.Ready() }
-func (s *memSub) Fetch(dst []Frame) ([]Frame, error) { return s.q.Fetch(dst) }
-func (s *memSub) Close() {
-	s.once.Do(func() {
-		s.b.mu.Lock()
-		s.b.unsubscribe(s)
-		s.b.mu.Unlock()
-		s.q.End(ErrBrokerClosed)
-	})
 }
 
 // memCursor reads the retained events of its topics after a sequence
@@ -369,18 +348,18 @@ func (c *memCursor) Next(ctx context.Context, dst []Frame, maxBytes int) ([]Fram
 		// The next event is the lowest seq at the topics' positions.
 		k := -1
 		for i, l := range logs {
-			if c.idx[i] < l.len() && (k < 0 || l.at(c.idx[i]).seq < logs[k].at(c.idx[k]).seq) {
+			if c.idx[i] < l.len() && (k < 0 || l.at(c.idx[i]).frame.Seq < logs[k].at(c.idx[k]).frame.Seq) {
 				k = i
 			}
 		}
 		if k < 0 {
 			break
 		}
-		e := logs[k].at(c.idx[k])
+		f := logs[k].at(c.idx[k]).frame
 		c.idx[k]++
-		dst = append(dst, Frame{Seq: e.seq, Bytes: e.frame})
-		n += len(e.frame)
-		c.after = e.seq
+		dst = append(dst, f)
+		n += len(f.Bytes)
+		c.after = f.Seq
 	}
 	return dst, nil
 }
@@ -427,7 +406,7 @@ func (r *ring) search(seq uint64) int {
 	lo, hi := 0, r.n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if r.at(m).seq < seq {
+		if r.at(m).frame.Seq < seq {
 			lo = m + 1
 		} else {
 			hi = m

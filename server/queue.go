@@ -103,3 +103,41 @@ func (q *Queue) signal() {
 	default:
 	}
 }
+
+// QueueSubscription is a [Subscription] built on a [Queue], for brokers to
+// embed: the broker pushes the frames of the subscription's topics to its
+// Queue, and says what to undo when the subscription closes.
+//
+//	type sub struct {
+//		*server.QueueSubscription
+//		topics []string
+//	}
+//	s := &sub{topics: req.Topics}
+//	s.QueueSubscription = server.NewQueueSubscription(req.Limits, lastSeq, func() { b.unsubscribe(s) })
+type QueueSubscription struct {
+	*Queue
+	pos     uint64
+	onClose func()
+	once    sync.Once
+}
+
+// NewQueueSubscription returns a subscription whose Position is pos and
+// whose queue has the given limits. onClose, when not nil, runs once, on
+// the first Close, before the queue ends with ErrBrokerClosed: remove the
+// subscription from the broker's fan-out there.
+func NewQueueSubscription(limits QueueLimits, pos uint64, onClose func()) *QueueSubscription {
+	return &QueueSubscription{Queue: NewQueue(limits), pos: pos, onClose: onClose}
+}
+
+// Position implements [Subscription].
+func (s *QueueSubscription) Position() uint64 { return s.pos }
+
+// Close implements [Subscription].
+func (s *QueueSubscription) Close() {
+	s.once.Do(func() {
+		if s.onClose != nil {
+			s.onClose()
+		}
+		s.End(ErrBrokerClosed)
+	})
+}

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/ssekit/ssekit/server"
-	"github.com/ssekit/ssekit/shared/sse"
+	"github.com/ssekit/ssekit/shared/schema"
 )
 
 // Config is what a broker under test must be configured with.
@@ -77,23 +77,33 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// frame returns a frame as server.Publish would build it.
-func frame(t testing.TB, data string) []byte {
+// testEvent is the event the suite publishes: its data is the string as
+// it is.
+var testEvent = schema.Define[string]("test", schema.WithCodec(textCodec{}))
+
+type textCodec struct{}
+
+func (textCodec) Name() string                       { return "text" }
+func (textCodec) Marshal(v any) ([]byte, error)      { return []byte(v.(string)), nil }
+func (textCodec) Unmarshal(data []byte, v any) error { *v.(*string) = string(data); return nil }
+
+// message returns a message as server.Publish builds it.
+func message(t testing.TB, b server.Broker, data string) *server.Message {
 	t.Helper()
-	f, err := sse.AppendEvent(nil, sse.Event{Type: "test", Data: data})
+	m, err := server.NewMessage(b, testEvent, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return m
 }
 
 func publish(t testing.TB, b server.Broker, topic, data string) server.EventID {
 	t.Helper()
-	id, err := b.Publish(context.Background(), topic, frame(t, data))
+	seq, err := b.Publish(context.Background(), topic, message(t, b, data))
 	if err != nil {
 		t.Fatalf("Publish(%q, %q) = %v", topic, data, err)
 	}
-	return parse(t, id)
+	return server.EventID{Epoch: b.Epoch(), Seq: seq}
 }
 
 func subscribe(t *testing.T, b server.Broker, topics ...string) server.Subscription {
@@ -368,7 +378,7 @@ func testReplayThenLive(t *testing.T, b server.Broker) {
 	go func() {
 		defer wg.Done()
 		for i := 1; i < total; i++ {
-			if _, err := b.Publish(context.Background(), "a", frame(t, strconv.Itoa(i))); err != nil {
+			if _, err := b.Publish(context.Background(), "a", message(t, b, strconv.Itoa(i))); err != nil {
 				t.Errorf("Publish: %v", err)
 				return
 			}
@@ -542,7 +552,7 @@ func testConcurrentPublish(t *testing.T, b server.Broker) {
 			defer wg.Done()
 			for i := range each {
 				topic := []string{"a", "b"}[(p+i)%2]
-				if _, err := b.Publish(context.Background(), topic, frame(t, fmt.Sprintf("%d/%d", p, i))); err != nil {
+				if _, err := b.Publish(context.Background(), topic, message(t, b, fmt.Sprintf("%d/%d", p, i))); err != nil {
 					t.Errorf("Publish: %v", err)
 					return
 				}
@@ -580,7 +590,7 @@ func testClose(t *testing.T, b server.Broker) {
 	if err := b.Close(); err != nil {
 		t.Fatalf("second Close() = %v", err)
 	}
-	if _, err := b.Publish(context.Background(), "a", frame(t, "x")); !errors.Is(err, server.ErrBrokerClosed) {
+	if _, err := b.Publish(context.Background(), "a", message(t, b, "x")); !errors.Is(err, server.ErrBrokerClosed) {
 		t.Fatalf("Publish after Close = %v; want ErrBrokerClosed", err)
 	}
 	if _, err := b.Subscribe(context.Background(), server.SubscribeRequest{Topics: []string{"a"}}); !errors.Is(err, server.ErrBrokerClosed) {

@@ -30,12 +30,11 @@ func BenchmarkPublish(b *testing.B) {
 			<-s.Ready()
 		}
 	}()
-	f := frame(b, `{"symbol":"ACME","price":12.34}`)
 	ctx := context.Background()
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		if _, err := br.Publish(ctx, "prices", f); err != nil {
+		if _, err := server.PublishRaw(ctx, br, "prices", "test", []byte(`{"symbol":"ACME","price":12.34}`)); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -56,9 +55,8 @@ func BenchmarkReplay1000(b *testing.B) {
 	js := connect(b, startServer(b))
 	br := newBroker(b, js, uniqueStream()...)
 	first := publish(b, br, "prices", "0")
-	f := frame(b, `{"symbol":"ACME","price":12.34}`)
 	for range events {
-		if _, err := br.Publish(context.Background(), "prices", f); err != nil {
+		if _, err := server.PublishRaw(context.Background(), br, "prices", "test", []byte(`{"symbol":"ACME","price":12.34}`)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -101,13 +99,12 @@ func BenchmarkFanOut100(b *testing.B) {
 	for range subscribers {
 		subs = append(subs, subscribe(b, br, "", "prices").sub)
 	}
-	f := frame(b, `{"symbol":"ACME","price":12.34}`)
 	ctx := context.Background()
 	b.ReportAllocs()
 	n := 0
 	var frames []server.Frame
 	for b.Loop() {
-		if _, err := br.Publish(ctx, "prices", f); err != nil {
+		if _, err := server.PublishRaw(ctx, br, "prices", "test", []byte(`{"symbol":"ACME","price":12.34}`)); err != nil {
 			b.Fatal(err)
 		}
 		for _, s := range subs {

@@ -175,41 +175,39 @@ func (b *Broker) Stream() string { return b.cfg.stream }
 // stored the event, or an error: when the connection to NATS is down it
 // fails at once, and any other failure means the stream did not
 // acknowledge the event (see the package doc about retries).
-func (b *Broker) Publish(ctx context.Context, topic string, frame []byte) (string, error) {
-	return b.publish(ctx, topic, "", frame)
+func (b *Broker) Publish(ctx context.Context, topic string, m *server.Message) (uint64, error) {
+	return b.publish(ctx, topic, "", m)
 }
 
 // PublishKey is [Broker.Publish] with de-duplication: the stream stores one
 // event per topic and key within its de-duplication window (two minutes,
-// or MaxAge when shorter), and a repeated publish returns the ID of the
-// first. Use it when a publisher may retry, for example after a timeout
-// whose outcome is unknown. An empty key publishes without de-duplication;
-// a key must not contain a line break.
-func (b *Broker) PublishKey(ctx context.Context, topic, key string, frame []byte) (string, error) {
-	return b.publish(ctx, topic, key, frame)
+// or MaxAge when shorter), and a repeated publish returns the sequence
+// number of the first. Use it when a publisher may retry, for example after
+// a timeout whose outcome is unknown; make the message with
+// server.NewMessage. An empty key publishes without de-duplication; a key
+// must not contain a line break.
+func (b *Broker) PublishKey(ctx context.Context, topic, key string, m *server.Message) (uint64, error) {
+	return b.publish(ctx, topic, key, m)
 }
 
-func (b *Broker) publish(ctx context.Context, topic, key string, frame []byte) (string, error) {
+func (b *Broker) publish(ctx context.Context, topic, key string, m *server.Message) (uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return 0, err
 	}
 	subj, err := b.subject(topic)
 	if err != nil {
-		return "", err
-	}
-	if err := server.CheckFrame(frame); err != nil {
-		return "", err
+		return 0, err
 	}
 	if strings.ContainsAny(key, "\r\n") {
-		return "", errors.New("natsbroker: publish: key contains a line break")
+		return 0, errors.New("natsbroker: publish: key contains a line break")
 	}
 	if b.closed.Load() {
-		return "", server.ErrBrokerClosed
+		return 0, server.ErrBrokerClosed
 	}
 	// While the client library reconnects it would buffer the message and
 	// send it later, after the caller has had a timeout: refuse instead.
 	if st := b.nc.Status(); st != nats.CONNECTED {
-		return "", fmt.Errorf("natsbroker: publish: not connected to NATS (%v)", st)
+		return 0, fmt.Errorf("natsbroker: publish: not connected to NATS (%v)", st)
 	}
 	// No Nats-Expected-Stream header: JetStream would store it with every
 	// message, and a subject belongs to one stream of the account anyway.
@@ -218,12 +216,12 @@ func (b *Broker) publish(ctx context.Context, topic, key string, frame []byte) (
 		// Nats-Msg-Id is unique across the stream: scope keys to the topic.
 		opts = append(opts, jetstream.WithMsgID(subj+" "+key))
 	}
-	ack, err := b.js.Publish(ctx, subj, frame, opts...)
+	ack, err := b.js.Publish(ctx, subj, m.Body(), opts...)
 	if err != nil {
-		return "", fmt.Errorf("natsbroker: publish: %w", err)
+		return 0, fmt.Errorf("natsbroker: publish: %w", err)
 	}
 	if ack.Stream != b.cfg.stream {
-		return "", fmt.Errorf("natsbroker: publish: stored by stream %q, not %q", ack.Stream, b.cfg.stream)
+		return 0, fmt.Errorf("natsbroker: publish: stored by stream %q, not %q", ack.Stream, b.cfg.stream)
 	}
 	for {
 		p := b.published.Load()
@@ -234,19 +232,8 @@ func (b *Broker) publish(ctx context.Context, topic, key string, frame []byte) (
 	if !ack.Duplicate {
 		b.count.Add(1)
 	}
-	return server.EventID{Epoch: b.epoch, Seq: ack.Sequence}.String(), nil
+	return ack.Sequence, nil
 }
-
-// appendFrame appends the frame subscribers get: the id line, then the
-// stored body.
-func (b *Broker) appendFrame(dst []byte, seq uint64, body []byte) []byte {
-	dst = append(dst, "id: "...)
-	dst, _ = server.EventID{Epoch: b.epoch, Seq: seq}.AppendText(dst)
-	dst = append(dst, '\n')
-	return append(dst, body...)
-}
-
-func (b *Broker) frameLen(body []byte) int { return len("id: \n") + len(b.epoch) + 21 + len(body) }
 
 // fanOut reads the instance's consumer and hands each event to the local
 // subscribers of its subject, until Close stops the consumer.
@@ -296,12 +283,15 @@ func (b *Broker) dispatch(subj string, seq uint64, body []byte) {
 	if len(subs) == 0 {
 		return
 	}
-	f := server.Frame{Seq: seq, Bytes: b.appendFrame(make([]byte, 0, b.frameLen(body)), seq, body)}
+	f, err := server.NewFrame(b.epoch, seq, body)
+	if err != nil {
+		return // not an event server.Publish made: published by hand on the subject
+	}
 	for s := range subs {
 		if seq <= s.after {
 			continue
 		}
-		if !s.q.Push(f) {
+		if !s.Push(f) {
 			b.unsubscribe(s)
 		}
 	}
@@ -323,7 +313,7 @@ func (b *Broker) watch() {
 		for _, subs := range b.subs {
 			for s := range subs {
 				if !connected || s.gen < gen {
-					s.q.End(ErrDisconnected)
+					s.End(ErrDisconnected)
 					b.unsubscribe(s) // deleting entries while ranging is allowed
 				}
 			}
@@ -336,7 +326,7 @@ func (b *Broker) watch() {
 func (b *Broker) endLocked(err error) {
 	for subj, subs := range b.subs {
 		for s := range subs {
-			s.q.End(err)
+			s.End(err)
 			s.registered = false
 		}
 		delete(b.subs, subj)

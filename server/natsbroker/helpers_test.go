@@ -16,7 +16,6 @@ import (
 	"github.com/ssekit/ssekit/server/brokertest"
 	"github.com/ssekit/ssekit/server/natsbroker"
 	"github.com/ssekit/ssekit/shared/schema"
-	"github.com/ssekit/ssekit/shared/sse"
 )
 
 // timeout bounds every wait of these tests; generous for slow machines
@@ -88,20 +87,31 @@ func newBroker(tb testing.TB, js jetstream.JetStream, opts ...natsbroker.Option)
 	return b
 }
 
-func frame(tb testing.TB, data string) []byte {
+// message returns a message of type test with data as it is, as
+// server.PublishRaw builds it.
+func message(tb testing.TB, b server.Broker, data string) *server.Message {
 	tb.Helper()
-	f, err := sse.AppendEvent(nil, sse.Event{Type: "test", Data: data})
+	m, err := server.NewMessage(b, testEvent, data)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return f
+	return m
 }
+
+// testEvent's data is the string as it is.
+var testEvent = schema.Define[string]("test", schema.WithCodec(textCodec{}))
+
+type textCodec struct{}
+
+func (textCodec) Name() string                       { return "text" }
+func (textCodec) Marshal(v any) ([]byte, error)      { return []byte(v.(string)), nil }
+func (textCodec) Unmarshal(data []byte, v any) error { *v.(*string) = string(data); return nil }
 
 func publish(tb testing.TB, b server.Broker, topic, data string) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	id, err := b.Publish(ctx, topic, frame(tb, data))
+	id, err := server.PublishRaw(ctx, b, topic, "test", []byte(data))
 	if err != nil {
 		tb.Fatalf("Publish(%q, %q) = %v", topic, data, err)
 	}

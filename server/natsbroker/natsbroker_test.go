@@ -135,8 +135,8 @@ func TestServerShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if id, err := b.Publish(ctx, "t", frame(t, "after")); err == nil {
-		t.Fatalf("Publish with the server down = %q, nil; want an error", id)
+	if seq, err := b.Publish(ctx, "t", message(t, b, "after")); err == nil {
+		t.Fatalf("Publish with the server down = %d, nil; want an error", seq)
 	}
 	if _, err := b.Subscribe(ctx, server.SubscribeRequest{Topics: []string{"t"}}); err == nil {
 		t.Fatal("Subscribe with the server down succeeded; want an error")
@@ -185,25 +185,25 @@ func TestPublishKey(t *testing.T) {
 	s := subscribe(t, b, "", "a", "b")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	pub := func(topic, key, data string) string {
+	pub := func(topic, key, data string) uint64 {
 		t.Helper()
-		id, err := b.PublishKey(ctx, topic, key, frame(t, data))
+		seq, err := b.PublishKey(ctx, topic, key, message(t, b, data))
 		if err != nil {
 			t.Fatalf("PublishKey(%q, %q) = %v", topic, key, err)
 		}
-		return id
+		return seq
 	}
 	id1 := pub("a", "order-1", "first")
 	if id := pub("a", "order-1", "retry"); id != id1 {
-		t.Fatalf("repeated PublishKey = %q; want the first ID %q", id, id1)
+		t.Fatalf("repeated PublishKey = %d; want the first's %d", id, id1)
 	}
 	if id := pub("b", "order-1", "other topic"); id == id1 {
-		t.Fatalf("PublishKey on another topic = %q; want a new ID (keys are per topic)", id)
+		t.Fatalf("PublishKey on another topic = %d; want a new one (keys are per topic)", id)
 	}
 	pub("a", "", "no key")
 	pub("a", "", "no key")
 	wantData(t, receive(t, s, 4), "first", "other topic", "no key", "no key")
-	if _, err := b.PublishKey(ctx, "a", "bad\r\nNats-Msg-Id: x", frame(t, "x")); err == nil {
+	if _, err := b.PublishKey(ctx, "a", "bad\r\nNats-Msg-Id: x", message(t, b, "x")); err == nil {
 		t.Fatal("PublishKey with a line break in the key succeeded")
 	}
 }

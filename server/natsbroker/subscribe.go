@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,28 +18,12 @@ const replayTimeout = 30 * time.Second
 // subscription is a [server.Subscription] fed by the broker's fan-out.
 // The fields after q are guarded by the broker's mutex.
 type subscription struct {
-	b        *Broker
-	q        *server.Queue
+	*server.QueueSubscription
 	subjects []string
-	pos      uint64
-	once     sync.Once
 
 	after      uint64 // sequences up to after are not delivered
 	registered bool
 	gen        uint64 // the connection's reconnections when it registered
-}
-
-func (s *subscription) Position() uint64                                 { return s.pos }
-func (s *subscription) Ready() <-chan struct{}                           { return s.q.Ready() }
-func (s *subscription) Fetch(dst []server.Frame) ([]server.Frame, error) { return s.q.Fetch(dst) }
-
-func (s *subscription) Close() {
-	s.once.Do(func() {
-		s.b.mu.Lock()
-		s.b.unsubscribe(s)
-		s.b.mu.Unlock()
-		s.q.End(server.ErrBrokerClosed)
-	})
 }
 
 // Subscribe implements [server.Broker]. The subscription is registered
@@ -58,15 +41,19 @@ func (b *Broker) Subscribe(ctx context.Context, req server.SubscribeRequest) (se
 	if err != nil {
 		return nil, err
 	}
-	s := &subscription{b: b, q: server.NewQueue(req.Limits), subjects: subjects}
+	s := &subscription{subjects: subjects}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.usable(); err != nil {
 		return nil, err
 	}
 	s.gen = b.nc.Stats().Reconnects
-	s.pos = max(b.pos, b.published.Load())
-	s.after = s.pos
+	s.after = max(b.pos, b.published.Load())
+	s.QueueSubscription = server.NewQueueSubscription(req.Limits, s.after, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.unsubscribe(s)
+	})
 	b.register(s)
 	return s, nil
 }
@@ -106,8 +93,6 @@ func (b *Broker) known() uint64 {
 	defer b.mu.Unlock()
 	return max(b.pos, b.published.Load())
 }
-
-func (b *Broker) id(seq uint64) string { return server.EventID{Epoch: b.epoch, Seq: seq}.String() }
 
 // register adds s to the fan-out. Call with b.mu held.
 func (b *Broker) register(s *subscription) {
@@ -255,9 +240,12 @@ func (c *cursor) fetch(ctx context.Context) error {
 		if c.count[msg.Subject()]++; c.count[msg.Subject()] > c.b.window {
 			return server.ErrExpired
 		}
-		body := msg.Data()
-		c.buf = append(c.buf, server.Frame{Seq: seq, Bytes: c.b.appendFrame(make([]byte, 0, c.b.frameLen(body)), seq, body)})
 		c.read = seq
+		f, err := server.NewFrame(c.b.epoch, seq, msg.Data())
+		if err != nil {
+			continue // not an event server.Publish made, as the fan-out skips it
+		}
+		c.buf = append(c.buf, f)
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 		return fmt.Errorf("natsbroker: replay: %w", err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/ssekit/ssekit/server"
-	"github.com/ssekit/ssekit/shared/sse"
 )
 
 // SSEKit drives ssekit: a [server.MemoryBroker] and a [server.Server], with
@@ -41,14 +40,9 @@ func (k *ssekitServer) Handler() http.Handler { return k.s }
 func (k *ssekitServer) Path() string          { return "/events?topic=" + Topic }
 
 // Publish does what server.Publish does once the schema has encoded the
-// value: frame it with sse.AppendEvent into a new buffer and hand it to the
-// broker.
+// value: frame it once and hand it to the broker.
 func (k *ssekitServer) Publish(data []byte) error {
-	frame, err := sse.AppendEvent(make([]byte, 0, len(EventType)+len(data)+16), sse.Event{Type: EventType, Data: string(data)})
-	if err != nil {
-		return err
-	}
-	_, err = k.b.Publish(context.Background(), Topic, frame)
+	_, err := server.PublishRaw(context.Background(), k.b, Topic, EventType, data)
 	return err
 }
 
