@@ -402,6 +402,9 @@ const maxSequence = 1_000_000
 func (f *Fixture) startSequence(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	topic, typ := q.Get("topic"), q.Get("type")
+	if typ == "" {
+		typ = "message"
+	}
 	n, err := strconv.Atoi(q.Get("n"))
 	if q.Get("n") == "" {
 		n, err = 0, nil
