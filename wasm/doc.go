@@ -192,7 +192,10 @@
 //     the connection and reconnects from its last event ID at once,
 //     reporting a [ConnError] whose Err is [ErrSilent]. The same holds for
 //     an attempt that gets no response. Without an interval in the hello
-//     there is no watchdog.
+//     there is no watchdog. The server sends heartbeats only while the
+//     stream is silent, and EventSource shows a page only the event types
+//     it listens to, so the native transport listens to every type the
+//     hello lists (the server's registry), handled or not.
 //   - Wake-ups. When the browser comes back online, a frozen page resumes,
 //     or a hidden page becomes visible, a source that is waiting to
 //     reconnect tries at once, and one whose connection has been silent

@@ -141,6 +141,16 @@ func TestNativeHeartbeatEvents(t *testing.T) {
 	rec.none(t)
 }
 
+// The native transport listens to every type the hello lists, handled or
+// not: each counts as a sign of life and moves the last event ID.
+func TestNativeListensToServerEvents(t *testing.T) {
+	url := script(t, newKey(t), response{Hold: true, Body: "" +
+		"event: ssekit.hello\nid: p-1\ndata: {\"events\":[\"unhandled\"]}\n\n" +
+		"event: unhandled\nid: u-1\ndata: nobody handles it\n\n"})
+	src := open(t, url)
+	waitFor(t, wait, "the unhandled event to move the last event ID", func() bool { return src.LastEventID() == "u-1" })
+}
+
 // Options are checked by Open, which names the bad one.
 func TestOpenOptionErrors(t *testing.T) {
 	fetchFunc := wasm.WithFetchFunc(func(context.Context) (wasm.Request, error) { return wasm.Request{}, nil })

@@ -255,6 +255,12 @@ func (n *native) handleEvent(this safejs.Value, args []safejs.Value) any {
 	ev := sse.Event{Type: typ, Data: stringProp(e, "data"), ID: id}
 	if typ == schema.HelloEvent {
 		n.wd.SetInterval(client.HelloHeartbeat(ev.Data))
+		// Every type the server sends, handled or not: the server's
+		// heartbeats come only when the stream is silent, and the
+		// watchdog must see its events to know it is not.
+		for _, name := range client.HelloEvents(ev.Data) {
+			n.listenLocked(name)
+		}
 	}
 	if !n.s.d.PostEvent(ev, stringProp(e, "origin")) {
 		// The handlers are a whole queue behind. EventSource cannot stop
@@ -275,6 +281,10 @@ func (n *native) handleEvent(this safejs.Value, args []safejs.Value) any {
 func (n *native) listen(name string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.listenLocked(name)
+}
+
+func (n *native) listenLocked(name string) {
 	if n.closed || n.typeSet[name] {
 		return
 	}

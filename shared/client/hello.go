@@ -38,3 +38,18 @@ func HelloHeartbeat(data string) time.Duration {
 	}
 	return time.Duration(h.Heartbeat) * time.Millisecond
 }
+
+// HelloEvents returns the event names that a hello event's data lists
+// ([schema.Hello.Events]: the server's registry, when it has one and sends
+// it), or nil. A native source listens to all of them, so that every event
+// of the stream counts as a sign of life for its watchdog and moves its
+// last event ID, whether or not the page handles it: an ssekit server sends
+// heartbeats only when the stream is silent, and EventSource shows a page
+// only the types it listens to.
+func HelloEvents(data string) []string {
+	h, err := helloEvent.Decode([]byte(data))
+	if err != nil {
+		return nil
+	}
+	return h.Events
+}

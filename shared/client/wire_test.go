@@ -61,6 +61,12 @@ func TestHelloHeartbeat(t *testing.T) {
 			t.Errorf("HelloHeartbeat(%s) = %v; want %v", tt.data, got, tt.want)
 		}
 	}
+	if got := client.HelloEvents(`{"fingerprint":"v1:x","events":["a","b"],"heartbeat":1}`); strings.Join(got, ",") != "a,b" {
+		t.Errorf("HelloEvents = %q; want a, b", got)
+	}
+	if got := client.HelloEvents(`nope`); got != nil {
+		t.Errorf("HelloEvents(malformed) = %q; want nil", got)
+	}
 	if !client.IsHeartbeat("ssekit.heartbeat") || client.IsHeartbeat("ssekit.hello") {
 		t.Error("IsHeartbeat: wrong")
 	}
