@@ -262,7 +262,7 @@ func TestBlackholeNoticed(t *testing.T) {
 
 	blackholed := time.Now()
 	setProxy(t, id, "blackhole")
-	limit := 3*heartbeat + 500*time.Millisecond // the allowance, and timers that run late
+	limit := 3*heartbeat + time.Second // the allowance, and timers that run late on a loaded machine
 	for _, tk := range tks {
 		var at time.Time
 		waitFor(t, limit+wait, tk.name+" to notice the blackhole", func() bool {
