@@ -197,11 +197,12 @@
 //     it listens to, so the native transport listens to every type the
 //     hello lists (the server's registry), handled or not.
 //   - Wake-ups. When the browser comes back online, a frozen page resumes,
-//     or a hidden page becomes visible, a source that is waiting to
-//     reconnect tries at once, and one whose connection has been silent
-//     for more than an interval and a half replaces it at once, rather
-//     than wait for the watchdog or a backoff (the fetch transport also
-//     forgets its failures in a row when the network comes back).
+//     or a page hidden for longer than a heartbeat interval becomes visible
+//     again, a source that is waiting to reconnect tries at once, and one
+//     whose connection delivered nothing while the page was offline, frozen
+//     or hidden replaces it at once (from its last event ID), rather than
+//     wait for the watchdog or a backoff. The fetch transport also forgets
+//     its failures in a row when the network comes back.
 //   - Backoff. Otherwise the fetch transport waits between failed attempts
 //     as [Backoff] says; the native EventSource reconnects by the
 //     browser's rules.
