@@ -771,11 +771,11 @@ func (d *Dispatcher) emitError(err error) {
 	eachFn(d, &d.errs, func(fn func(error)) { fn(err) })
 }
 
-// The reserved events are decoded with the zero schema.Event, whose codec
-// is JSON, as the server encodes them; schema.Define refuses their names.
+// The reserved events are decoded with schema's own definitions, the ones
+// the server encodes them with; schema.Define refuses their names.
 var (
-	helloEvent schema.Event[schema.Hello]
-	resetEvent schema.Event[schema.Reset]
+	helloEvent = schema.HelloDefinition()
+	resetEvent = schema.ResetDefinition()
 )
 
 func (d *Dispatcher) hello(data string) {
