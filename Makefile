@@ -13,6 +13,8 @@
 #   make bench-go    the module's own Go benchmarks (go test -bench)
 #   make tools       bin/go_js_wasm_exec, the browser test runner
 #   make chromium    install Chromium when it is missing (root + apt-get)
+#   make nginx       install nginx when it is missing (root + apt-get), for the fault suite
+#   make soak        the fault suite's soak, not in CI: $(SOAK) (10m) of churn over HTTP/1.1 and HTTP/2
 #   make clean       remove bin/ and generated build outputs
 
 GO ?= go
@@ -31,7 +33,7 @@ JS_PATTERNS = $(strip $(foreach d,wasm shared,$(if $(shell find $(d) -name '*.go
 # with only Go installed) the host tests run without -race, with a warning.
 RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
 
-.PHONY: all run web test vet test-go test-wasm test-examples tools chromium fuzz bench bench-full bench-go clean
+.PHONY: all run web test vet test-go test-wasm test-examples tools chromium nginx soak fuzz bench bench-full bench-go clean
 
 # The demo's bundle: the wasm app, wasm_exec.js from the toolchain that built
 # it, and brotli and gzip copies of both, all embedded by the demo server.
@@ -74,8 +76,9 @@ else
 endif
 
 # The host tests include the browser tests of browsertest, hence chromium,
-# and the end-to-end tests of the demo, which embeds the bundle.
-test-go: chromium web
+# the end-to-end tests of the demo, which embeds the bundle, and the fault
+# suite's tests behind nginx.
+test-go: chromium nginx web
 ifeq ($(RACE),)
 	@echo "test-go: WARNING: cgo is off (no C compiler?), so the race detector is too; install gcc to enable it" >&2
 endif
@@ -111,6 +114,18 @@ tools:
 
 chromium:
 	@path=$$(scripts/ensure-chromium.sh) && echo "chromium: $$path"
+
+nginx:
+	@path=$$(scripts/ensure-nginx.sh) && echo "nginx: $$path"
+
+# The soak of the fault suite (faulttest/soak_test.go): SOAK=30s for a short
+# check. It prints a summary table; it stops by itself after SOAK, the
+# retention age and the checks, well within SOAK_TIMEOUT.
+SOAK ?= 10m
+SOAK_TIMEOUT ?= 1h
+
+soak:
+	SOAK=$(SOAK) $(GO) test -count=1 -run '^TestSoak$$' -v -timeout=$(SOAK_TIMEOUT) ./faulttest/
 
 # Every Fuzz target of the module, one after the other, found with
 # go test -list in each package that has tests.
