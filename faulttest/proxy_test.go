@@ -18,7 +18,7 @@ import (
 
 // proxyReadTimeout is the read timeout of the suite's reverse proxies: a
 // stream silent for longer is cut by the proxy.
-const proxyReadTimeout = time.Second
+const proxyReadTimeout = 2 * time.Second
 
 // proxyFront is a reverse proxy in front of an instance; url gives the
 // address of the stream endpoint through it for clients of protocol p.
@@ -131,7 +131,10 @@ func TestReverseProxies(t *testing.T) {
 
 func proxiedHeartbeats(t testing.TB, fr proxyFront, p proto) {
 	t.Helper()
-	const heartbeat = 400 * time.Millisecond
+	// Well below the read timeout, and well above the time an event takes
+	// through a proxy on a busy machine (the first-event check asks that
+	// no heartbeat come between the event's write and its arrival).
+	const heartbeat = 700 * time.Millisecond
 	b := memoryBroker(t)
 	in := serve(t, http1, b, serveConfig{opts: []server.Option{server.WithHeartbeat(heartbeat)}})
 	frontURL := fr.start(t, in.addr)
