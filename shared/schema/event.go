@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Definition is what every [Event] is, whatever its type parameter: the
@@ -100,7 +102,13 @@ func (e Event[T]) Type() reflect.Type { return reflect.TypeFor[T]() }
 // Encode returns v encoded by the event's codec, ready to be the event's
 // data. A codec error is returned wrapped, with the event name.
 func (e Event[T]) Encode(v T) ([]byte, error) {
-	data, err := e.Codec().Marshal(v)
+	var data []byte
+	var err error
+	if tc, ok := e.codec.(typedCodec[T]); ok {
+		data, err = tc.encodeValue(v)
+	} else {
+		data, err = e.Codec().Marshal(v)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("schema: encode %q: %w", e.name, err)
 	}
@@ -110,6 +118,14 @@ func (e Event[T]) Encode(v T) ([]byte, error) {
 // Decode decodes data with the event's codec. If the codec fails, Decode
 // returns the zero T and a [*DecodeError]. Decode does not retain data.
 func (e Event[T]) Decode(data []byte) (T, error) {
+	if tc, ok := e.codec.(typedCodec[T]); ok {
+		v, err := tc.decodeValue(data)
+		if err != nil {
+			var zero T
+			return zero, newDecodeError(e.name, data, err)
+		}
+		return v, nil
+	}
 	var v T
 	if err := e.Codec().Unmarshal(data, &v); err != nil {
 		var zero T
@@ -117,3 +133,34 @@ func (e Event[T]) Decode(data []byte) (T, error) {
 	}
 	return v, nil
 }
+
+// DecodeString is [Event.Decode] for data held in a string, as a client
+// receives it. A codec made for T (such as [FlatJSON]'s) reads the string
+// in place; any other gets a copy of it in a reused buffer, which it must
+// not retain (see [Codec]).
+func (e Event[T]) DecodeString(data string) (T, error) {
+	if tc, ok := e.codec.(typedCodec[T]); ok {
+		// The codec only reads its input, and copies what it keeps.
+		v, err := tc.decodeValue(unsafe.Slice(unsafe.StringData(data), len(data)))
+		if err != nil {
+			var zero T
+			return zero, newDecodeError(e.name, []byte(data), err)
+		}
+		return v, nil
+	}
+	bp := decodeBuffers.Get().(*[]byte)
+	buf := append((*bp)[:0], data...)
+	v, err := e.Decode(buf)
+	if cap(buf) <= maxPooledBuffer {
+		*bp = buf
+		decodeBuffers.Put(bp)
+	}
+	return v, err
+}
+
+// decodeBuffers holds the copies DecodeString hands to codecs.
+var decodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuffer is the largest buffer decodeBuffers keeps: a rare large
+// event does not pin its size for good.
+const maxPooledBuffer = 64 << 10
