@@ -112,21 +112,18 @@ func (c *idleReadConn) Read(p []byte) (int, error) {
 // something.
 func TestReverseProxies(t *testing.T) {
 	t.Parallel()
+	var fronts []subtest
 	for _, fr := range proxyFronts {
-		t.Run(fr.name, func(t *testing.T) {
-			t.Parallel()
+		fronts = append(fronts, subtest{fr.name, func(t *testing.T) {
 			forEachProto(t, func(t *testing.T, p proto) {
-				t.Run("Heartbeats", func(t *testing.T) {
-					t.Parallel()
-					proxiedHeartbeats(t, fr, p)
-				})
-				t.Run("NoHeartbeats", func(t *testing.T) {
-					t.Parallel()
-					proxiedSilence(t, fr, p)
-				})
+				concurrently(t,
+					subtest{"Heartbeats", func(t *testing.T) { proxiedHeartbeats(t, fr, p) }},
+					subtest{"NoHeartbeats", func(t *testing.T) { proxiedSilence(t, fr, p) }},
+				)
 			})
-		})
+		}})
 	}
+	concurrently(t, fronts...)
 }
 
 func proxiedHeartbeats(t testing.TB, fr proxyFront, p proto) {

@@ -15,15 +15,35 @@ import (
 // flow control per stream, deadlines that reset streams), not a detail of
 // HTTP/1.1's.
 
-// forEachProto runs f as a parallel subtest per protocol.
+// subtest is a named subtest for concurrently.
+type subtest struct {
+	name string
+	f    func(t *testing.T)
+}
+
+// concurrently runs the subtests at once and returns when all are done.
+// They do not call t.Parallel, which would make each wait for one of go
+// test's -parallel slots (GOMAXPROCS: 2 here) for what is mostly waiting
+// on a network, a timer or a process; they run beside each other within
+// their parent's slot instead (t.Run may be called from several
+// goroutines).
+func concurrently(t *testing.T, tests ...subtest) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, tt := range tests {
+		wg.Go(func() { t.Run(tt.name, tt.f) })
+	}
+	wg.Wait()
+}
+
+// forEachProto runs f as a subtest per protocol, concurrently.
 func forEachProto(t *testing.T, f func(t *testing.T, p proto)) {
 	t.Helper()
+	var tests []subtest
 	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, p)
-		})
+		tests = append(tests, subtest{p.name, func(t *testing.T) { f(t, p) }})
 	}
+	concurrently(t, tests...)
 }
 
 // following starts follow for every sub at once, until done is closed and
