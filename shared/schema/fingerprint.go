@@ -1,10 +1,9 @@
 package schema
 
 import (
-	"crypto/sha256"
 	"encoding"
-	"encoding/hex"
 	"encoding/json"
+	"hash/fnv"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,15 +11,26 @@ import (
 )
 
 // fingerprintVersion prefixes every fingerprint and heads the canonical
-// text. Change it whenever the canonical text changes for a given registry,
-// so that old and new fingerprints can never be taken for one another.
-const fingerprintVersion = "v1"
+// text. Change it whenever the canonical text or the hash changes for a
+// given registry, so that old and new fingerprints can never be taken for
+// one another. v1 hashed with SHA-256; v2 hashes with FNV-1a.
+const fingerprintVersion = "v2"
 
-// fingerprint returns "v1:" and the first 16 bytes of the SHA-256 of defs'
-// canonical text, in hex.
+// fingerprint returns "v2:" and the 128-bit FNV-1a hash of defs' canonical
+// text, in hex. The fingerprint tells a stale bundle from a current one;
+// it guards against accidents, not against an adversary, who controls
+// neither side's definitions. FNV-1a is a few lines of hash/fnv, where a
+// cryptographic hash would add about 40 KB (brotli) to every wasm bundle.
 func fingerprint(defs map[string]Definition) string {
-	sum := sha256.Sum256([]byte(canonical(defs)))
-	return fingerprintVersion + ":" + hex.EncodeToString(sum[:16])
+	h := fnv.New128a()
+	h.Write([]byte(canonical(defs)))
+	var sum [16]byte
+	b := make([]byte, 0, len(fingerprintVersion)+1+2*len(sum))
+	b = append(b, fingerprintVersion+":"...)
+	for _, c := range h.Sum(sum[:0]) {
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xF])
+	}
+	return string(b)
 }
 
 // canonical returns the text the fingerprint hashes: a header line, then one

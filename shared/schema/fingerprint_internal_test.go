@@ -97,14 +97,14 @@ func TestCanonicalText(t *testing.T) {
 		"a": Define[[]shapeBase]("a"),
 		"é": Define[*int]("é"),
 	}
-	want := "ssekit/schema fingerprint v1\n" +
+	want := "ssekit/schema fingerprint v2\n" +
 		`event "a" codec "json" []struct{ID "" string}` + "\n" +
 		`event "b" codec "text" string` + "\n" +
 		`event "é" codec "json" *int` + "\n"
 	if got := canonical(defs); got != want {
 		t.Errorf("canonical =\n%s\nwant\n%s", got, want)
 	}
-	if got := canonical(nil); got != "ssekit/schema fingerprint v1\n" {
+	if got := canonical(nil); got != "ssekit/schema fingerprint v2\n" {
 		t.Errorf("canonical(nil) = %q", got)
 	}
 }

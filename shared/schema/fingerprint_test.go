@@ -40,7 +40,7 @@ type (
 // goldenFingerprint is the fingerprint of the golden registry. If this test
 // fails, the algorithm changed: every deployed client will report a
 // mismatch. Bump fingerprintVersion when that is intended, then update this.
-const goldenFingerprint = "v1:7e22f66cab2e2d5df30585c986bc49c4"
+const goldenFingerprint = "v2:02c56b63f37d86a70e7070ef9bab17f0"
 
 func TestFingerprintGolden(t *testing.T) {
 	t.Parallel()
@@ -56,7 +56,7 @@ func TestFingerprintGolden(t *testing.T) {
 
 func TestFingerprintFormat(t *testing.T) {
 	t.Parallel()
-	valid := regexp.MustCompile(`^v1:[0-9a-f]{32}$`)
+	valid := regexp.MustCompile(`^v2:[0-9a-f]{32}$`)
 	for _, fp := range []string{fingerprint(t), fingerprint(t, priceTick), new(schema.Registry).Fingerprint()} {
 		if !valid.MatchString(fp) {
 			t.Errorf("Fingerprint() = %q; want %s", fp, valid)
@@ -258,8 +258,8 @@ func TestFingerprintRecursiveTypes(t *testing.T) {
 	} {
 		t.Run(d.Name(), func(t *testing.T) {
 			t.Parallel()
-			if fp := fingerprint(t, d); !strings.HasPrefix(fp, "v1:") {
-				t.Errorf("Fingerprint() = %q; want v1:...", fp)
+			if fp := fingerprint(t, d); !strings.HasPrefix(fp, "v2:") {
+				t.Errorf("Fingerprint() = %q; want v2:...", fp)
 			}
 		})
 	}

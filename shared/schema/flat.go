@@ -90,11 +90,16 @@ const (
 )
 
 var (
-	timeType        = reflect.TypeFor[time.Time]()
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 	isZeroer        = reflect.TypeFor[interface{ IsZero() bool }]()
 )
+
+// timeType is reflect.TypeFor[time.Time](), in a function rather than a
+// variable so that only a bundle that uses FlatJSON links what converting
+// time.Time to an interface keeps (every method of time.Time an interface
+// could call: its formatting, parsing and JSON).
+func timeType() reflect.Type { return reflect.TypeFor[time.Time]() }
 
 func newFlat[T any]() (*flatCodec[T], error) {
 	t := reflect.TypeFor[T]()
@@ -158,7 +163,7 @@ func newFlat[T any]() (*flatCodec[T], error) {
 			f.kind = k
 		}
 		f.bits = bits
-		if f.omit&omitZero != 0 && sf.Type != timeType && (sf.Type.Implements(isZeroer) || reflect.PointerTo(sf.Type).Implements(isZeroer)) {
+		if f.omit&omitZero != 0 && sf.Type != timeType() && (sf.Type.Implements(isZeroer) || reflect.PointerTo(sf.Type).Implements(isZeroer)) {
 			return fail("field %s has an IsZero method, which omitzero would call", sf.Name)
 		}
 		if _, dup := c.byName[name]; dup {
@@ -175,7 +180,7 @@ func newFlat[T any]() (*flatCodec[T], error) {
 // flatKindOf returns the kind of a field or slice element type, and the
 // bits of a number.
 func flatKindOf(t reflect.Type) (flatKind, int, bool) {
-	if t == timeType {
+	if t == timeType() {
 		return kindTime, 0, true
 	}
 	if hasOwnJSON(t) {

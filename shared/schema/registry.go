@@ -93,8 +93,9 @@ func (r *Registry) Names() []string {
 // bundle built before a field was added, renamed, retyped or re-tagged does
 // not.
 //
-// The result looks like "v1:" followed by 32 hex digits; the prefix changes
-// if the algorithm ever does. NewRegistry computes it.
+// The result looks like "v2:" followed by 32 hex digits (a 128-bit FNV-1a
+// hash); the prefix changes if the algorithm ever does, as it did from v1
+// (SHA-256). NewRegistry computes it.
 func (r *Registry) Fingerprint() string {
 	if r.fp == "" { // the zero Registry
 		return fingerprint(nil)
