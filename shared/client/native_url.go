@@ -1,7 +1,7 @@
 package client
 
 import (
-	"net/url"
+	"errors"
 	"strings"
 )
 
@@ -33,7 +33,7 @@ func NativeURL(raw, lastID string) string {
 	}
 	kept = append(kept, heartbeatParam+"=event")
 	if lastID != "" {
-		kept = append(kept, lastEventIDParam+"="+url.QueryEscape(lastID))
+		kept = append(kept, lastEventIDParam+"="+queryEscape(lastID))
 	}
 	s := path + "?" + strings.Join(kept, "&")
 	if hasFrag {
@@ -53,7 +53,7 @@ func QueryLastEventID(raw string) string {
 			continue
 		}
 		_, v, _ := strings.Cut(part, "=")
-		if s, err := url.QueryUnescape(v); err == nil {
+		if s, err := queryUnescape(v); err == nil {
 			return s
 		}
 		return v
@@ -63,8 +63,63 @@ func QueryLastEventID(raw string) string {
 
 func paramName(part string) string {
 	k, _, _ := strings.Cut(part, "=")
-	if s, err := url.QueryUnescape(k); err == nil {
+	if s, err := queryUnescape(k); err == nil {
 		return s
 	}
 	return k
+}
+
+// queryEscape and queryUnescape are net/url's QueryEscape and
+// QueryUnescape, here so that the wasm bundle does not link net/url and
+// net/netip (about 10 KB of brotli) for one parameter.
+func queryEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// errEscape is queryUnescape's error for a malformed % escape.
+var errEscape = errors.New("client: malformed % escape")
+
+func queryUnescape(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '+':
+			b.WriteByte(' ')
+		case '%':
+			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+				return "", errEscape
+			}
+			b.WriteByte(byte(unhex(s[i+1])<<4 | unhex(s[i+2])))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }

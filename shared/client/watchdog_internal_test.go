@@ -39,7 +39,7 @@ func (c *fakeClock) after(d time.Duration, f func()) stopper {
 	defer c.mu.Unlock()
 	t := &fakeTimer{c: c, at: c.t + d, f: f}
 	c.timers = append(c.timers, t)
-	return t
+	return t.Stop
 }
 
 // advance moves the clock forward by d, running the timers that come due,

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,34 @@ func TestDecideAuthNeverRetried(t *testing.T) {
 	}
 	if d := client.Decide(client.Response{Status: 400}, time.Now(), all); d.Action != client.ActionRetry {
 		t.Errorf("Decide(400, retry everything) = %v; want retry", d.Action)
+	}
+}
+
+// TestQueryEscape checks the query escaping of NativeURL and
+// QueryLastEventID against net/url's, which the bundle does not link.
+func TestQueryEscape(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"", "3f9a1c0b7d2e-17", "a b+c&d=e%f/g?h#i", "é\x00\xff~._-", "%zz", "%4", "100%"} {
+		got := client.NativeURL("https://example.com/events", id)
+		want := "https://example.com/events?heartbeat=event"
+		if id != "" {
+			want += "&lastEventId=" + url.QueryEscape(id)
+		}
+		if got != want {
+			t.Errorf("NativeURL(_, %q) = %q; want %q", id, got, want)
+		}
+		raw := "/events?lastEventId=" + url.QueryEscape(id)
+		if back := client.QueryLastEventID(raw); back != id {
+			t.Errorf("QueryLastEventID(%q) = %q; want %q", raw, back, id)
+		}
+	}
+	for _, v := range []string{"%zz", "%4", "100%", "a+b%20c"} {
+		want, err := url.QueryUnescape(v)
+		if err != nil {
+			want = v // kept as it is
+		}
+		if got := client.QueryLastEventID("/events?lastEventId=" + v); got != want {
+			t.Errorf("QueryLastEventID(%q) = %q; want %q", v, got, want)
+		}
 	}
 }
