@@ -77,9 +77,11 @@ func ForwardedClient(trusted ...string) ClientFunc {
 	}
 }
 
-// acquire takes a connection slot for client, or returns the status and
-// reason to refuse with.
-func (s *Server) acquire(client string) (int, string) {
+// acquire takes a connection slot for client and registers the stream c
+// (for Shutdown and DisconnectAll, from now on: a stream that is being set
+// up ends as soon as it has started), or returns the status and reason to
+// refuse with.
+func (s *Server) acquire(client string, c *conn) (int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -96,12 +98,14 @@ func (s *Server) acquire(client string) (int, string) {
 	}
 	s.conns++
 	s.perClient[client]++
+	s.streams[c] = struct{}{}
 	s.active.Add(1)
 	return 0, ""
 }
 
-func (s *Server) release(client string) {
+func (s *Server) release(client string, c *conn) {
 	s.mu.Lock()
+	delete(s.streams, c)
 	s.conns--
 	if s.perClient[client]--; s.perClient[client] <= 0 {
 		delete(s.perClient, client)

@@ -78,6 +78,12 @@ type SubscribeRequest struct {
 	Topics []string
 	// Limits bound the subscription's queue; zero fields take the defaults.
 	Limits QueueLimits
+	// Queue, when not nil, is the queue the subscription pushes to, made
+	// by the server with Limits: part of the stream's own state, so that
+	// a delivery touches less memory. A broker that embeds
+	// [QueueSubscription] gets it through [NewQueueSubscription]; one that
+	// feeds a subscription of its own may ignore it.
+	Queue *Queue
 }
 
 // Frame is one event as subscribers receive it: its sequence number and its

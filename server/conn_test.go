@@ -5,37 +5,51 @@ import (
 	"time"
 )
 
-// TestHeartbeatStopRace runs a tick after stop, as happens when stop races
-// with a tick in flight: it must not re-arm the timer, which would keep
-// ticking for a stream that has ended.
-func TestHeartbeatStopRace(t *testing.T) {
-	h := newConn().heartbeat(time.Hour)
-	h.stop()
-	h.tick()
-	if h.t.Stop() {
-		t.Fatal("a tick after stop re-armed the heartbeat timer")
+// TestBeatDue checks when the watchdog asks a stream for a heartbeat: once
+// it has been silent for the interval less the watchdog's tick, and, for a
+// stream whose heartbeats are events, an interval after the last heartbeat
+// whatever else it was written.
+func TestBeatDue(t *testing.T) {
+	const d, tick = time.Second, 100 * time.Millisecond
+	c := &conn{}
+	now := int64(10 * time.Second)
+	c.wrote.Store(now - int64(d-2*tick))
+	if c.beatDue(now, d, tick) {
+		t.Error("a stream silent for d-2*tick is due a heartbeat")
+	}
+	c.wrote.Store(now - int64(d-tick))
+	if !c.beatDue(now, d, tick) {
+		t.Error("a stream silent for d-tick is not due a heartbeat: the next tick would make the silence longer than d")
+	}
+	c.everyBeat = true
+	c.wrote.Store(now)             // written just now
+	c.beatAt.Store(now - int64(d)) // but its last heartbeat was an interval ago
+	if !c.beatDue(now, d, tick) {
+		t.Error("a stream with event heartbeats is not due one an interval after the last, having been written since")
 	}
 }
 
-// TestHeartbeatTicks checks that the timer keeps ticking while the stream
-// is silent, and that a tick after a write asks for nothing.
-func TestHeartbeatTicks(t *testing.T) {
-	c := newConn()
-	h := c.heartbeat(time.Millisecond)
-	defer h.stop()
-	for range 3 { // each wake-up is a tick re-armed by the previous one
-		<-c.wake
-		if !c.beat.Swap(false) {
-			t.Fatal("a silent interval asked for no heartbeat")
+// TestDrainEnded gives a worker a stream that has ended with frames and a
+// heartbeat still waiting: it must leave it, not take it again and again
+// (a worker spinning on an ended stream starved whole processes).
+func TestDrainEnded(t *testing.T) {
+	s := &Server{pool: newPool(8)}
+	c := &conn{s: s, wake: make(chan struct{}, 1), mine: true}
+	c.queue.init(QueueLimits{})
+	c.queue.Push(Frame{Seq: 1, Bytes: []byte("data: x\n\n")})
+	c.beat.Store(true)
+	c.closed = true
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.drainPooled(nanotime(), &scratch{})
+		if err := c.drainOwn(); err != nil {
+			t.Errorf("drainOwn() of an ended stream = %v", err)
 		}
-	}
-
-	w := newConn()
-	hw := w.heartbeat(time.Hour)
-	defer hw.stop()
-	w.wrote()
-	hw.tick()
-	if w.beat.Load() {
-		t.Fatal("a tick right after a write asked for a heartbeat")
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a worker kept taking an ended stream")
 	}
 }

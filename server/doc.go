@@ -66,25 +66,49 @@
 // Last-Event-ID header has its ID, and a reset brings the new position
 // itself, so then the hello has none.
 //
-// # Slow clients and heartbeats
+// # Fan-out and slow clients
 //
-// Each connection has a bounded queue ([WithQueueLimits]) and one writer.
-// Whatever queued while a write was in flight goes out together, with one
-// flush. Publishers never wait for a client: a connection whose queue
-// overflows, or whose client does not take a write within
-// [WithWriteTimeout], is closed and counted in [Stats].Evicted. Its client
-// reconnects with its Last-Event-ID and loses nothing that is still
-// retained. A write deadline bounds a write in flight and is cleared once
-// it is done: Go's HTTP/2 server resets a stream whose deadline passes,
-// even an idle one.
+// Each stream has a bounded queue ([WithQueueLimits]). An event is pushed
+// to every subscriber's queue (by the memory broker's partitions, one per
+// core, so that a publish returns at once whatever the number of
+// subscribers), and a stream that gets frames while its queue was empty
+// is put on the Server's ready queue. A few writer goroutines, one per core
+// to begin with, take streams from it and write each one what waits: an
+// event to N streams costs N writes from a loop, as in a single-goroutine
+// fan-out, spread over every core, rather than N goroutine wake-ups.
+// Whatever queued while a stream was being written goes out together, with
+// one flush.
+//
+// A stream leaves the writers for its own goroutine (the request's) while
+// it is slow: when a write took longer than a millisecond (a backlog
+// written at once is not slow), its own goroutine waits out the next ones,
+// so that a slow client holds up no other. It starts there too, for the hello and any replay, and
+// goes back to the writers once it has caught up. Should every writer be
+// stuck in a write at once, another one starts. The same path serves every
+// kind of connection, HTTP/1.1 with or without TLS and HTTP/2: the
+// ResponseWriter is written as net/http made it.
+//
+// Publishers never wait for a client: a stream whose queue overflows, or
+// whose client does not take a write within [WithWriteTimeout], is closed
+// and counted in [Stats].Evicted. Its client reconnects with its
+// Last-Event-ID and loses nothing that is still retained. The write timeout
+// is kept by a watchdog that ends a write in flight for too long (a
+// deadline in the past), rather than by a deadline set and cleared around
+// every write: Go's HTTP/2 server resets a stream whose deadline passes,
+// even an idle one, and there each deadline is a message to the
+// connection's goroutine.
 //
 // A stream that has been silent for the heartbeat interval ([WithHeartbeat])
 // gets a heartbeat, so that no silence is longer than the interval: a proxy
-// whose read timeout is above it keeps the stream open. The heartbeat is a
+// whose read timeout is above it keeps the stream open. The watchdog looks
+// for silent streams too, at an eighth of the interval: no stream has a
+// timer of its own. The heartbeat is a
 // comment; a request with the query parameter heartbeat=event gets the
 // reserved event ssekit.heartbeat instead (schema.HeartbeatEvent, empty
 // data, no id), which the browser's EventSource, hiding comments, shows to
-// a page that watches for a dead connection.
+// a page that watches for a dead connection; such a stream gets one every
+// interval, whatever else it was written, since the page may not listen to
+// every event type.
 //
 // Streams set their own deadlines, so http.Server's ReadTimeout and
 // WriteTimeout, which are right for ordinary requests, do not cut them.

@@ -86,7 +86,7 @@ func (b *sliceBroker) Subscribe(ctx context.Context, req server.SubscribeRequest
 		return nil, server.ErrBrokerClosed
 	}
 	s := &sliceSub{topics: req.Topics}
-	s.QueueSubscription = server.NewQueueSubscription(req.Limits, b.seq, func() {
+	s.QueueSubscription = server.NewQueueSubscription(req, b.seq, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		delete(b.subs, s)

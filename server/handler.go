@@ -51,31 +51,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	c := newConn(s, w, body)
+	c.everyBeat = r.URL.Query().Get("heartbeat") == "event" // before the watchdog sees it
 	client := s.cfg.client(r)
-	if status, reason := s.acquire(client); status != 0 {
+	if status, reason := s.acquire(client, c); status != 0 {
 		s.refuseRetry(w, r, status, reason)
 		return
 	}
-	defer s.release(client)
+	defer s.release(client, c)
 
-	st := &streamState{topics: topics, heartbeat: heartbeatComment, body: body}
-	if r.URL.Query().Get("heartbeat") == "event" {
-		st.heartbeat = heartbeatEvent
-	}
+	st := &opening{topics: topics}
 	lastID, fromHeader := lastEventID(r)
 	after, resume, reset := s.position(lastID)
-	sub, err := s.broker.Subscribe(r.Context(), SubscribeRequest{Topics: topics, Limits: s.cfg.limits})
+	sub, err := s.broker.Subscribe(r.Context(), c.request(topics))
 	if err != nil {
 		s.brokerFailed(w, r, "subscribe", err)
 		return
 	}
-	st.sub = sub
-	defer func() { st.sub.Close() }() // st.sub may be replaced during a replay
+	c.adopt(sub)
+	defer func() { c.sub.Close() }() // a replay may replace it
 	if f := s.afterSubscribe.Load(); f != nil {
 		(*f)()
 	}
 	epoch := s.broker.Epoch()
-	st.last = sub.Position()
+	c.lastSeq = sub.Position()
 	if resume && reset == "" {
 		cur, err := s.broker.Replay(r.Context(), topics, after)
 		switch {
@@ -88,8 +87,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			st.cursor = cur
-			st.last = after
-			defer cur.Close()
+			c.lastSeq = after
+			defer func() {
+				if st.cursor != nil {
+					st.cursor.Close()
+				}
+			}()
 		}
 	}
 	// The hello's id is where the client resumes should the stream end
@@ -114,7 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.onConnect != nil {
 		defer s.connectHook(r, topics)()
 	}
-	err = s.stream(w, r, st)
+	err = s.stream(r, c, st)
 	s.cfg.logger.Debug("ssekit: stream closed", "remote", r.RemoteAddr, "reason", err)
 }
 

@@ -65,14 +65,27 @@ type MemoryBroker struct {
 
 	published atomic.Uint64
 	errs      []string // invalid options, for NewMemoryBroker
+
+	parts    []*partition // the fan-out (see memory_fanout.go)
+	nextPart atomic.Uint32
 }
 
 type memTopic struct {
-	name string
-	log  ring   // retained events, oldest first
-	lost uint64 // highest seq trimmed from log
-	subs map[*memSub]struct{}
-	hidx int // index in MemoryBroker.byAge, -1 when log is empty
+	name  string
+	log   ring        // retained events, oldest first
+	lost  uint64      // highest seq trimmed from log
+	parts []topicPart // its subscriptions, by partition
+	hidx  int         // index in MemoryBroker.byAge, -1 when log is empty
+}
+
+// hasSubs reports whether the topic has subscriptions.
+func (t *memTopic) hasSubs() bool {
+	for i := range t.parts {
+		if t.parts[i].n.Load() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 type memEntry struct {
@@ -91,6 +104,7 @@ func NewMemoryBroker(opts ...MemoryOption) *MemoryBroker {
 		start:     time.Now(),
 		topics:    make(map[string]*memTopic),
 	}
+	b.parts = newPartitions(b)
 	for _, opt := range opts {
 		opt(b)
 	}
@@ -134,11 +148,7 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, m *Message) (u
 		heap.Fix(&b.byAge, t.hidx)
 	}
 	b.arm(now)
-	for s := range t.subs {
-		if !s.Push(f) {
-			b.unsubscribe(s)
-		}
-	}
+	b.fanOut(t, f)
 	b.published.Add(1)
 	return b.seq, nil
 }
@@ -147,7 +157,7 @@ func (b *MemoryBroker) Publish(ctx context.Context, topic string, m *Message) (u
 func (b *MemoryBroker) topic(name string) *memTopic {
 	t := b.topics[name]
 	if t == nil {
-		t = &memTopic{name: name, subs: make(map[*memSub]struct{}), hidx: -1}
+		t = &memTopic{name: name, parts: make([]topicPart, len(b.parts)), hidx: -1}
 		b.topics[name] = t
 	}
 	return t
@@ -169,7 +179,7 @@ func (b *MemoryBroker) sweep(now int64) {
 		}
 		heap.Pop(&b.byAge)
 		t.log = ring{} // an emptied topic keeps no buffer
-		if len(t.subs) == 0 {
+		if !t.hasSubs() {
 			b.forget(t)
 		}
 	}
@@ -225,14 +235,20 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, req SubscribeRequest) (Sub
 	if b.closed {
 		return nil, ErrBrokerClosed
 	}
-	s.QueueSubscription = NewQueueSubscription(req.Limits, b.seq, func() {
+	s.QueueSubscription = NewQueueSubscription(req, b.seq, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.unsubscribe(s)
 	})
-	for _, name := range s.topics {
-		b.topic(name).subs[s] = struct{}{}
+	topics := make([]*memTopic, len(s.topics))
+	for i, name := range s.topics {
+		topics[i] = b.topic(name)
 	}
+	var p *partition
+	s.part, p = b.partition()
+	p.smu.Lock()
+	p.insert(s, topics)
+	p.smu.Unlock()
 	return s, nil
 }
 
@@ -259,13 +275,12 @@ func (b *MemoryBroker) Replay(ctx context.Context, topics []string, after uint64
 // unsubscribe removes s from its topics and forgets topics left with
 // neither subscribers nor events. Call with b.mu held.
 func (b *MemoryBroker) unsubscribe(s *memSub) {
+	p := b.parts[s.part]
+	p.smu.Lock()
+	p.remove(s)
+	p.smu.Unlock()
 	for _, name := range s.topics {
-		t := b.topics[name]
-		if t == nil {
-			continue
-		}
-		delete(t.subs, s)
-		if len(t.subs) == 0 && t.log.len() == 0 {
+		if t := b.topics[name]; t != nil && !t.hasSubs() && t.log.len() == 0 {
 			b.forget(t)
 		}
 	}
@@ -282,10 +297,16 @@ func (b *MemoryBroker) Close() error {
 	if b.sweeper != nil {
 		b.sweeper.Stop()
 	}
-	for _, t := range b.topics {
-		for s := range t.subs {
-			s.End(ErrBrokerClosed)
+	for _, p := range b.parts {
+		p.drain() // what was published before Close reaches its subscribers
+		p.close()
+		p.smu.Lock()
+		for _, t := range b.topics {
+			for _, s := range t.parts[p.i].subs {
+				s.End(ErrBrokerClosed)
+			}
 		}
+		p.smu.Unlock()
 	}
 	clear(b.topics)
 	b.byAge = nil
@@ -295,6 +316,9 @@ func (b *MemoryBroker) Close() error {
 type memSub struct {
 	*QueueSubscription
 	topics []string
+	part   int         // its partition
+	in     []*memTopic // its topics, while it is in the partition
+	slots  []int       // its index in each topic's partition list
 }
 
 // memCursor reads the retained events of its topics after a sequence

@@ -18,6 +18,8 @@ type Server struct {
 
 	flushOnce, deadlineOnce, capOnce sync.Once // a warning, once
 	afterSubscribe                   atomic.Pointer[func()]
+	pool                             *pool
+	dog                              watchdog
 
 	mu        sync.Mutex
 	perClient map[string]int
@@ -62,7 +64,17 @@ func New(broker Broker, opts ...Option) *Server {
 		broker:    broker,
 		cfg:       cfg,
 		helloData: helloData(cfg.registry, cfg.heartbeat),
+		pool:      newPool(readyCapacity(cfg.maxConns)),
 		perClient: make(map[string]int),
 		streams:   make(map[*conn]struct{}),
 	}
+}
+
+// readyCapacity is the size of the pool's ready queue: room for every
+// stream the caps allow, each being on it at most once.
+func readyCapacity(maxConns int) int {
+	if maxConns <= 0 || maxConns > 1<<16 {
+		return 1 << 16 // past that, streams left out are written by their own goroutine
+	}
+	return maxConns
 }

@@ -60,6 +60,12 @@ const (
 //     its connection; a stream's own deadline then cannot end it (its reset
 //     waits behind the blocked write), and neither can Shutdown. Only
 //     WriteByteTimeout, which closes the connection, does.
+//   - HTTP2.SendPingTimeout to the heartbeat interval ([WithHeartbeat]) and
+//     HTTP2.PingTimeout to twice it (between 1 s and 15 s): an HTTP/2
+//     connection that has been silent for an interval is pinged, and one
+//     that does not answer is closed, so that the stream of a client that vanished (a
+//     laptop that slept, a NAT that forgot the path) ends rather than
+//     writing heartbeats into nothing until the kernel gives up.
 //   - MaxHeaderBytes to [DefaultMaxHeaderBytes]. net/http's default of 1 MB
 //     of request headers is held for as long as a stream lasts: at 10,000
 //     streams, 10 GB a client could make the server hold.
@@ -85,6 +91,12 @@ func (s *Server) ConfigureHTTP(hs *http.Server) {
 	}
 	if hs.MaxHeaderBytes == 0 {
 		hs.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if hs.HTTP2.SendPingTimeout == 0 {
+		hs.HTTP2.SendPingTimeout = s.cfg.heartbeat
+	}
+	if hs.HTTP2.PingTimeout == 0 {
+		hs.HTTP2.PingTimeout = min(max(2*s.cfg.heartbeat, time.Second), 15*time.Second)
 	}
 	if hs.ReadHeaderTimeout == 0 {
 		hs.ReadHeaderTimeout = DefaultReadHeaderTimeout

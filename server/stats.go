@@ -18,11 +18,12 @@ func (s *Server) Stats() Stats {
 	open := s.conns
 	s.mu.Unlock()
 	c := &s.counters
+	delivered, bytes := s.pool.counts()
 	return Stats{
 		Open:        open,
 		Connections: c.connections.Load(),
-		Delivered:   c.delivered.Load(),
-		Bytes:       c.bytes.Load(),
+		Delivered:   c.delivered.Load() + delivered,
+		Bytes:       c.bytes.Load() + bytes,
 		Replayed:    c.replayed.Load(),
 		Resets:      c.resets.Load(),
 		Evicted:     c.evicted.Load(),

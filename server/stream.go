@@ -1,30 +1,25 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ssekit/ssekit/shared/schema"
 )
 
-// streamState is what one stream writes, in order: the hello; the reset,
-// or the replay read through cursor; then the live frames of sub.
-type streamState struct {
-	topics    []string
-	hello     []byte
-	reset     []byte
-	heartbeat []byte // the heartbeat's frame: a comment, or the event
-	sub       Subscription
-	cursor    Cursor // while the client catches up
-	last      uint64 // live frames at or below it were written already, or precede the stream
-	body      *bodyTracker
+// opening is how a stream starts, in order: the hello; the reset, or the
+// replay read through cursor; the live frames of its subscription follow.
+// The stream's goroutine writes it and drops it: an open stream keeps none
+// of it.
+type opening struct {
+	topics []string
+	hello  []byte
+	reset  []byte
+	cursor Cursor // while the client catches up
 }
 
 var (
@@ -33,11 +28,15 @@ var (
 )
 
 // stream writes the response until the client goes, the subscription ends
-// or the server shuts down, and returns why it stopped.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *streamState) error {
-	rc := http.NewResponseController(w)
-	wd := &writeDeadline{s: s, rc: rc, w: w, ok: true}
-	if st.body != nil && !st.body.done(r) {
+// or the server shuts down, and returns why it stopped. Its goroutine writes
+// the hello and any replay, then hands the stream to the Server's pool
+// (see conn), and waits for the stream to end, writing it again itself
+// whenever the stream is behind. It waits in a function of its own with a
+// shallow stack, which the garbage collector shrinks: an idle stream costs
+// little more than its goroutine's smallest stack.
+func (s *Server) stream(r *http.Request, c *conn, o *opening) error {
+	rc := &c.rc
+	if c.body != nil && !c.body.done(r) {
 		// net/http reads what is left of a request body before it writes
 		// the response's headers, and again when the handler returns:
 		// a client that declared a body it never sends would hold the
@@ -45,16 +44,36 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *streamState)
 		// rest of the body: start at once, and drop it at the end.
 		_ = rc.EnableFullDuplex()
 		defer func() {
-			if !st.body.done(r) {
+			if !c.body.done(r) {
 				_ = rc.SetReadDeadline(time.Now())
 			}
 		}()
 	}
-	// A server ReadTimeout must not cancel the stream through the
-	// connection's background read.
-	_ = rc.SetReadDeadline(time.Time{})
 	// net/http writes the response's last chunk after the handler returns.
-	defer wd.set(time.Now().Add(s.cfg.writeTimeout))
+	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout)) }()
+	if err := s.start(r, c, o); err != nil {
+		return err
+	}
+	return s.wait(r, c)
+}
+
+// start writes the response's headers, registers the stream and writes
+// the hello and any replay on the stream's own goroutine, then writes what
+// queued meanwhile and hands the stream to the pool.
+func (s *Server) start(r *http.Request, c *conn, o *opening) error {
+	w, rc := c.w, &c.rc
+	// A server ReadTimeout must not cancel the stream through the
+	// connection's background read, nor its WriteTimeout cut it: the
+	// watchdog bounds the stream's writes instead.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	if !canSetDeadline(w) {
+		s.deadlineOnce.Do(func() {
+			s.cfg.logger.Warn("ssekit: the ResponseWriter does not support write deadlines: a middleware wraps it without an Unwrap method. "+
+				"A client that stops reading is evicted only once its queue overflows, and http.Server's WriteTimeout, if set, cuts every stream",
+				"type", typeName(w))
+		})
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -62,78 +81,58 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *streamState)
 	h.Del("Content-Length")
 	w.WriteHeader(http.StatusOK)
 
-	c := newConn()
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return errShutdown
-	}
-	s.streams[c] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.streams, c)
-		s.mu.Unlock()
-	}()
-	defer context.AfterFunc(r.Context(), func() { c.end(r.Context().Err()) })()
-	defer c.heartbeat(s.cfg.heartbeat).stop()
+	s.watch()
 
-	head := append(st.hello, st.reset...)
-	if st.reset != nil {
+	head := append(o.hello, o.reset...)
+	if o.reset != nil {
 		s.counters.delivered.Add(1) // the reset is an event the client handles
 	}
-	fp := frameSlices.Get().(*[]Frame)
-	defer func() {
-		clear(*fp) // do not pin shared frames from the pool
-		*fp = (*fp)[:0]
-		frameSlices.Put(fp)
-	}()
-	var frames []Frame
-	var end error
-	if st.cursor != nil {
-		var err error
-		if frames, end, err = s.catchUp(w, r, wd, c, st, head, (*fp)[:0]); err != nil {
-			return s.failed(r, st, err)
-		}
-		head = nil
+	c.wmu.Lock()
+	sc := s.scratch()
+	var err error
+	if o.cursor != nil {
+		err = s.catchUp(r, c, o, head, sc)
 	} else {
-		frames, end = st.sub.Fetch((*fp)[:0])
+		err = c.write(head, nil, nanotime(), sc)
 	}
+	putScratch(sc)
+	c.wmu.Unlock()
+	// What queued while the stream started is written first; from then
+	// on the queue says when frames wait.
+	if err == nil {
+		err = c.drainOwn()
+	}
+	if err != nil {
+		c.release()
+		return s.finish(r, c, err)
+	}
+	return nil
+}
+
+// wait waits for the stream to end, writing it when it is its own
+// goroutine's to write.
+func (s *Server) wait(r *http.Request, c *conn) error {
+	var ready <-chan struct{} // for a subscription that cannot notify
+	if !c.pooled() {
+		ready = c.sub.Ready()
+	}
+	done := r.Context().Done()
 	for {
-		// Frames at or below st.last were written by the replay, or came
-		// before the stream's position; the queue holds them in order.
-		i := 0
-		for i < len(frames) && frames[i].Seq <= st.last {
-			i++
-		}
-		if len(head) > 0 || i < len(frames) {
-			if err := s.write(w, wd, head, frames[i:]); err != nil {
-				return s.failed(r, st, err)
-			}
-			s.counters.delivered.Add(uint64(len(frames) - i))
-			head = nil
-			c.wrote()
-		}
-		clear(frames)
-		*fp = frames[:0]
-		if end != nil {
-			if errors.Is(end, ErrSlowConsumer) {
-				s.counters.evicted.Add(1)
-				s.cfg.logger.Debug("ssekit: evicted slow client", "remote", r.RemoteAddr)
-			}
-			return end
-		}
 		select {
-		case <-st.sub.Ready():
 		case <-c.wake:
-			if err := c.stopped(); err != nil {
-				return err
-			}
-			if c.beat.Swap(false) {
-				head = st.heartbeat
+		case <-ready:
+		case <-done:
+			c.end(r.Context().Err())
+		}
+		if err := c.stopped(); err != nil {
+			c.release()
+			return s.finish(r, c, err)
+		}
+		if c.own.Load() {
+			if err := c.drainOwn(); err != nil {
+				c.end(err)
 			}
 		}
-		frames, end = st.sub.Fetch(*fp)
 	}
 }
 
@@ -142,106 +141,114 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *streamState)
 const replayPage = 256 << 10
 
 // catchUp writes head and the events the client missed, read a page at a
-// time from st.cursor, while live events wait in st.sub's queue. Should the
+// time from o.cursor, while live events wait in the subscription's queue. Should the
 // queue overflow meanwhile, a new subscription replaces it and the cursor,
-// which also yields what is stored after it was made, reads on. Once the
-// replay has reached the subscription's position with the queue intact, it
-// returns the queue's frames (and its end, if it ended) for the live loop,
-// which skips those at or below st.last.
-func (s *Server) catchUp(w http.ResponseWriter, r *http.Request, wd *writeDeadline, c *conn, st *streamState, head []byte, buf []Frame) (frames []Frame, end, err error) {
+// which also yields what is stored after it was made, reads on. It returns
+// once the replay has reached the subscription's position with the queue
+// intact: the live frames are then written by the stream's usual drain,
+// which skips those at or below c.lastSeq. Call with c.wmu held.
+func (s *Server) catchUp(r *http.Request, c *conn, o *opening, head []byte, sc *scratch) error {
 	page := make([]Frame, 0, 256)
 	replayed := 0
 	defer func() { s.counters.replayed.Add(uint64(replayed)) }()
 	for {
 		if err := c.stopped(); err != nil {
-			return nil, nil, err
+			return err
 		}
-		page, err = st.cursor.Next(r.Context(), page[:0], replayPage)
+		page, err := o.cursor.Next(r.Context(), page[:0], replayPage)
 		if errors.Is(err, ErrExpired) {
 			// Events the client was about to replay were trimmed first
 			// (a broker may find out only as it reads, or retention
 			// overtook a slow replay): reset it to the live position.
-			return s.resetLive(w, r, wd, c, st, head, buf)
+			return s.resetLive(r, c, o, head, sc)
 		}
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		if len(head) > 0 || len(page) > 0 {
-			if err := s.write(w, wd, head, page); err != nil {
-				return nil, nil, err
+			if err := c.write(head, page, nanotime(), sc); err != nil {
+				return err
 			}
 			head = nil
-			c.wrote()
 		}
 		if len(page) > 0 {
-			st.last = page[len(page)-1].Seq
+			c.lastSeq = page[len(page)-1].Seq
+			c.queue.floor.Store(c.lastSeq) // live frames the replay gave need no room
 			replayed += len(page)
 			s.counters.delivered.Add(uint64(len(page)))
 		}
 		clear(page)
-		if len(page) > 0 && st.last < st.sub.Position() {
+		if len(page) > 0 && c.lastSeq < c.sub.Position() {
 			continue // the queue holds nothing this old
 		}
-		frames, end = st.sub.Fetch(buf)
-		if !errors.Is(end, ErrSlowConsumer) {
-			return frames, end, nil
+		if !s.overflowed(c.sub) {
+			return nil
 		}
 		// The live queue overflowed while the client caught up: what it
 		// dropped is in the broker's history, where the cursor reads on.
-		st.sub.Close()
-		sub, err := s.broker.Subscribe(r.Context(), SubscribeRequest{Topics: st.topics, Limits: s.cfg.limits})
-		if err != nil {
-			return nil, nil, err
+		if err := s.resubscribe(r, c, o); err != nil {
+			return err
 		}
-		st.sub = sub
 	}
 }
 
+// overflowed reports whether sub's queue overflowed, as a live queue does
+// while its stream replays. Its frames, if any, stay queued.
+func (s *Server) overflowed(sub Subscription) bool {
+	if q, ok := sub.(interface{ Ended() error }); ok {
+		return errors.Is(q.Ended(), ErrSlowConsumer)
+	}
+	return false
+}
+
+// resubscribe replaces the stream's subscription, whose queue overflowed,
+// with a new one on the same queue.
+func (s *Server) resubscribe(r *http.Request, c *conn, o *opening) error {
+	c.sub.Close()
+	c.queue.reopen()
+	sub, err := s.broker.Subscribe(r.Context(), c.request(o.topics))
+	if err != nil {
+		return err
+	}
+	c.adopt(sub)
+	return nil
+}
+
 // resetLive ends a replay that cannot go on with a reset event to the
-// subscription's position, after head, and returns the live frames that
-// follow it.
-func (s *Server) resetLive(w http.ResponseWriter, r *http.Request, wd *writeDeadline, c *conn, st *streamState, head []byte, buf []Frame) ([]Frame, error, error) {
-	frames, end := st.sub.Fetch(buf)
-	if errors.Is(end, ErrSlowConsumer) {
-		st.sub.Close()
-		sub, err := s.broker.Subscribe(r.Context(), SubscribeRequest{Topics: st.topics, Limits: s.cfg.limits})
-		if err != nil {
-			return nil, nil, err
+// subscription's position, after head. Call with c.wmu held.
+func (s *Server) resetLive(r *http.Request, c *conn, o *opening, head []byte, sc *scratch) error {
+	if s.overflowed(c.sub) {
+		if err := s.resubscribe(r, c, o); err != nil {
+			return err
 		}
-		st.sub = sub
-		frames, end = nil, nil
 	}
 	s.counters.resets.Add(1)
 	s.counters.delivered.Add(1)
 	s.cfg.logger.Debug("ssekit: reset during a replay", "remote", r.RemoteAddr, "reason", "expired")
-	reset := appendReset(nil, EventID{Epoch: s.broker.Epoch(), Seq: st.sub.Position()}.String(), schema.ResetExpired)
-	if err := s.write(w, wd, append(head, reset...), nil); err != nil {
-		return nil, nil, err
+	reset := appendReset(nil, EventID{Epoch: s.broker.Epoch(), Seq: c.sub.Position()}.String(), schema.ResetExpired)
+	if err := c.write(append(head, reset...), nil, nanotime(), sc); err != nil {
+		return err
 	}
-	c.wrote()
-	st.last = st.sub.Position()
-	return frames, end, nil
+	c.lastSeq = c.sub.Position()
+	c.queue.floor.Store(c.lastSeq)
+	return nil
 }
 
-// failed counts and logs the end of a stream whose write or replay failed.
-// A client that goes away, or that stops reading and is evicted, is the
-// client's doing: it is logged at debug level, so that clients do not
-// control the log's volume.
-func (s *Server) failed(r *http.Request, st *streamState, err error) error {
-	if _, end := st.sub.Fetch(nil); errors.Is(end, ErrSlowConsumer) || errors.Is(err, os.ErrDeadlineExceeded) {
-		// A client that stops reading holds the write until its deadline,
-		// while its queue overflows: an eviction either way.
+// finish counts and logs the end of a stream. A client that goes away, or
+// that stops reading and is evicted, is the client's doing: it is logged at
+// debug level, so that clients do not control the log's volume.
+func (s *Server) finish(r *http.Request, c *conn, err error) error {
+	switch {
+	case errors.Is(err, ErrSlowConsumer) || isTimeout(err) || c.timedOut.Load():
+		// A client that stops reading holds the write until the watchdog
+		// ends it, while its queue overflows: an eviction either way.
 		s.counters.evicted.Add(1)
 		s.cfg.logger.Debug("ssekit: evicted slow client", "remote", r.RemoteAddr, "err", err)
-		return err
-	}
-	if errors.Is(err, ErrExpired) {
-		// Events the client was replaying were trimmed before it read
-		// them: it reconnects from its last ID and gets a reset.
+	case errors.Is(err, ErrExpired):
 		s.cfg.logger.Debug("ssekit: replay overtaken by retention", "remote", r.RemoteAddr)
-		return err
+	default:
+		s.cfg.logger.Debug("ssekit: stream ended", "remote", r.RemoteAddr, "reason", err)
 	}
-	s.cfg.logger.Debug("ssekit: stream write failed", "remote", r.RemoteAddr, "err", err)
 	return err
 }
 
@@ -254,30 +261,73 @@ func (s *Server) failed(r *http.Request, st *streamState, err error) error {
 // still reaches a slow but live client).
 const writeChunk = 64 << 10
 
-var (
-	writeBufs   = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
-	frameSlices = sync.Pool{New: func() any { f := make([]Frame, 0, 64); return &f }}
-)
+// scratch is what a writer reuses from one write to the next: the frames it
+// fetched, the buffer it coalesces them in, and where it counts what it
+// wrote. A pool worker has one of its own, with counters of its own (no
+// cache line shared between cores on the way of every delivery); a
+// stream's own goroutine takes one from scratches, with the Server's
+// counters, so that an idle stream holds none.
+type scratch struct {
+	frames           []Frame
+	buf              []byte
+	delivered, bytes *atomic.Uint64
+}
 
-// write writes head and frames, coalesced, then flushes. Each write and the
-// flush are bounded by the write timeout; once they are done the deadline
-// is cleared, since Go's HTTP/2 server resets a stream whose deadline
-// passes even while nothing is written.
-func (s *Server) write(w http.ResponseWriter, wd *writeDeadline, head []byte, frames []Frame) error {
-	bp := writeBufs.Get().(*[]byte)
-	defer writeBufs.Put(bp)
-	buf := append((*bp)[:0], head...)
+// freeScratches holds scratches for streams' own goroutines, a few, kept
+// across garbage collections (a sync.Pool would drop their buffers at every
+// one); past them, a scratch is made and dropped.
+var freeScratches = make(chan *scratch, 16)
+
+// scratch returns a scratch for a stream's own goroutine, counting into the
+// Server's counters; give it back with putScratch.
+func (s *Server) scratch() *scratch {
+	var sc *scratch
+	select {
+	case sc = <-freeScratches:
+	default:
+		sc = &scratch{buf: make([]byte, 0, 4<<10)}
+	}
+	sc.delivered, sc.bytes = &s.counters.delivered, &s.counters.bytes
+	return sc
+}
+
+func putScratch(sc *scratch) {
+	sc.delivered, sc.bytes = nil, nil
+	select {
+	case freeScratches <- sc:
+	default:
+	}
+}
+
+// write writes head and frames, coalesced, then flushes. The watchdog
+// bounds each chunk's write by the write timeout: writeStart is renewed per
+// chunk, so that the timeout bounds a client's progress rather than the
+// size of a burst.
+func (s *Server) write(c *conn, head []byte, frames []Frame, now int64, sc *scratch) error {
+	c.writeStart.Store(now)
+	if len(head) == 0 && len(frames) == 1 { // one frame goes out as it is
+		if err := c.writeRaw(frames[0].Bytes); err != nil {
+			return err
+		}
+		if err := c.rc.Flush(); err != nil {
+			return err
+		}
+		sc.bytes.Add(uint64(len(frames[0].Bytes)))
+		return nil
+	}
+	buf := append(sc.buf[:0], head...)
+	defer func() { sc.buf = buf[:0] }()
 	n := 0
 	for _, f := range frames {
 		if len(buf)+len(f.Bytes) > writeChunk && len(buf) > 0 {
-			if err := s.writeRaw(w, wd, buf); err != nil {
+			if err := c.writeRaw(buf); err != nil {
 				return err
 			}
 			n += len(buf)
 			buf = buf[:0]
 		}
 		if len(f.Bytes) > writeChunk { // a large frame goes out as it is
-			if err := s.writeRaw(w, wd, f.Bytes); err != nil {
+			if err := c.writeRaw(f.Bytes); err != nil {
 				return err
 			}
 			n += len(f.Bytes)
@@ -286,27 +336,27 @@ func (s *Server) write(w http.ResponseWriter, wd *writeDeadline, head []byte, fr
 		buf = append(buf, f.Bytes...)
 	}
 	if len(buf) > 0 {
-		if err := s.writeRaw(w, wd, buf); err != nil {
+		if err := c.writeRaw(buf); err != nil {
 			return err
 		}
 		n += len(buf)
 	}
-	*bp = buf[:0]
-	if err := wd.rc.Flush(); err != nil {
+	if err := c.rc.Flush(); err != nil {
 		return err
 	}
-	wd.set(time.Time{})
-	s.counters.bytes.Add(uint64(n))
+	sc.bytes.Add(uint64(n))
 	return nil
 }
 
-// writeRaw writes p in pieces of at most writeChunk bytes, each under a
-// fresh write deadline.
-func (s *Server) writeRaw(w http.ResponseWriter, wd *writeDeadline, p []byte) error {
-	for len(p) > 0 {
+// writeRaw writes p in pieces of at most writeChunk bytes. Every write but
+// a stream's first of a batch gives the watchdog a fresh start.
+func (c *conn) writeRaw(p []byte) error {
+	for first := true; len(p) > 0; first = false {
 		n := min(len(p), writeChunk)
-		wd.set(time.Now().Add(s.cfg.writeTimeout))
-		if _, err := w.Write(p[:n]); err != nil {
+		if !first || c.writeStart.Load() == 0 {
+			c.writeStart.Store(nanotime())
+		}
+		if _, err := c.w.Write(p[:n]); err != nil {
 			return err
 		}
 		p = p[n:]
@@ -314,26 +364,18 @@ func (s *Server) writeRaw(w http.ResponseWriter, wd *writeDeadline, p []byte) er
 	return nil
 }
 
-// writeDeadline sets a stream's write deadlines through its
-// ResponseController, once it knows the ResponseWriter supports them.
-type writeDeadline struct {
-	s  *Server
-	rc *http.ResponseController
-	w  http.ResponseWriter
-	ok bool
-}
-
-func (d *writeDeadline) set(t time.Time) {
-	if !d.ok {
-		return
-	}
-	if err := d.rc.SetWriteDeadline(t); errors.Is(err, http.ErrNotSupported) {
-		d.ok = false
-		d.s.deadlineOnce.Do(func() {
-			d.s.cfg.logger.Warn("ssekit: the ResponseWriter does not support write deadlines: a middleware wraps it without an Unwrap method. "+
-				"A client that stops reading is evicted only once its queue overflows, and http.Server's WriteTimeout, if set, cuts every stream",
-				"type", typeName(d.w))
-		})
+// canSetDeadline reports whether w supports write deadlines, itself or
+// through the ResponseWriter it unwraps to.
+func canSetDeadline(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case interface{ SetWriteDeadline(time.Time) error }:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
 	}
 }
 

@@ -55,7 +55,7 @@ func fakeBroker(pos uint64) *Broker {
 }
 
 func (b *Broker) fakeSub(after uint64, subjects ...string) *subscription {
-	s := &subscription{QueueSubscription: server.NewQueueSubscription(server.QueueLimits{}, after, nil), subjects: subjects, after: after}
+	s := &subscription{QueueSubscription: server.NewQueueSubscription(server.SubscribeRequest{}, after, nil), subjects: subjects, after: after}
 	b.mu.Lock()
 	b.register(s)
 	b.mu.Unlock()

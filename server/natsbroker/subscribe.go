@@ -49,7 +49,7 @@ func (b *Broker) Subscribe(ctx context.Context, req server.SubscribeRequest) (se
 	}
 	s.gen = b.nc.Stats().Reconnects
 	s.after = max(b.pos, b.published.Load())
-	s.QueueSubscription = server.NewQueueSubscription(req.Limits, s.after, func() {
+	s.QueueSubscription = server.NewQueueSubscription(req, s.after, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.unsubscribe(s)
