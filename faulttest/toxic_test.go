@@ -438,7 +438,6 @@ func TestBlackhole(t *testing.T) {
 // HTTP2.SendPingTimeout doing it); over HTTP/1.1 nothing but the client's
 // own close can, which is why this asks it of HTTP/2 alone.
 func TestBlackholeDeadPeerEnds(t *testing.T) {
-	t.Skip("defect: ConfigureHTTP leaves HTTP2.SendPingTimeout unset, so a vanished HTTP/2 peer's stream lives as long as its path accepts bytes; see issue 11 report")
 	t.Parallel()
 	const heartbeat = 200 * time.Millisecond
 	f := newFaultFixture(t, http2, server.WithHeartbeat(heartbeat))

@@ -448,7 +448,6 @@ func TestShutdown(t *testing.T) {
 // An instance drained with DisconnectAll must not keep such a stream: it
 // must end like every other open stream, and its client resume.
 func TestDisconnectAllDuringSetup(t *testing.T) {
-	t.Skip("defect: DisconnectAll misses a stream admitted but not yet registered (during Subscribe/Replay), which then stays open; see issue 11 report")
 	t.Parallel()
 	forEachProto(t, func(t *testing.T, p proto) {
 		mb := memoryBroker(t)
