@@ -1,10 +1,8 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,6 +249,32 @@ func (d *Dispatcher) PostEvent(ev sse.Event, origin string) bool {
 	return true
 }
 
+// PostEvents queues the events of evs, all received from origin, in
+// order, as PostEvent does for each, under one lock and with one wake-up
+// of the Run goroutine: a transport that reads events in batches (the
+// native transport drains the events JavaScript queued, the fetch
+// transport decodes a whole chunk) posts each batch at once. It returns
+// how many it queued: all of them, or, when the queue fills up, those
+// before the first that did not fit (none when the dispatcher is closed).
+// It never blocks.
+func (d *Dispatcher) PostEvents(evs []sse.Event, origin string) int {
+	d.mu.Lock()
+	i := 0
+	for ; i < len(evs) && !d.closed; i++ {
+		ev := evs[i]
+		n := notice{kind: kindEvent, ev: ev, origin: origin, size: EventSize(ev.Type, ev.ID, ev.Data)}
+		if !d.limits.fits(d.events, d.bytes, n.size) {
+			break
+		}
+		d.pushLocked(n)
+	}
+	d.mu.Unlock()
+	if i > 0 {
+		d.signal()
+	}
+	return i
+}
+
 // SendEvent queues an event as [Dispatcher.PostEvent] does, waiting while
 // the queue is full. It returns false, without queueing the event, if stop
 // is closed or the dispatcher is closed first. It is for a goroutine that
@@ -463,7 +487,7 @@ func onEvent[T any](d *Dispatcher, ev schema.Event[T], fn func(v T, m Meta, size
 		panic("client: On with an event that has no name; define it with schema.Define")
 	}
 	h := func(n *notice) {
-		v, err := ev.Decode([]byte(n.ev.Data))
+		v, err := ev.DecodeString(n.ev.Data)
 		if err != nil {
 			d.emitError(err)
 			return
@@ -739,11 +763,22 @@ func (d *Dispatcher) holdLocked(n *notice) error {
 	if _, ok := d.held[n.ev.Type]; !ok {
 		e.Types = append(e.Types, n.ev.Type)
 	}
-	sort.Strings(e.Types)
+	sortStrings(e.Types)
 	d.held = make(map[string][]notice)
 	d.heldEvents, d.heldBytes = 0, 0
 	d.holding = false
 	return e
+}
+
+// sortStrings sorts the few types of an UnhandledError. It is an
+// insertion sort rather than package sort's, whose generic pdqsort adds
+// about 4 KB of brotli to a bundle for this one error.
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }
 
 // UnhandledError reports the events a [Dispatcher] held for handlers that
@@ -813,8 +848,7 @@ func (d *Dispatcher) resetEvent(data string) {
 // named puts the reserved event's name into a decode error of the zero
 // schema.Event, which has none.
 func named(err error, name string) error {
-	var de *schema.DecodeError
-	if errors.As(err, &de) {
+	if de, ok := err.(*schema.DecodeError); ok { // what Event.Decode returns
 		de.Event = name
 	}
 	return err
