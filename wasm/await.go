@@ -3,7 +3,6 @@
 package wasm
 
 import (
-	"errors"
 	"io"
 	"syscall/js"
 
@@ -28,8 +27,26 @@ func (e *jsError) Error() string {
 
 // isAbort reports whether err is the AbortError of an aborted fetch.
 func isAbort(err error) bool {
-	var je *jsError
-	return errors.As(err, &je) && je.name == "AbortError"
+	je, ok := find[*jsError](err)
+	return ok && je.name == "AbortError"
+}
+
+// find is errors.As for a concrete type E and errors that wrap one error
+// each, as safejs's and this package's do. errors.As would link
+// internal/reflectlite into every bundle, about 8 KB of brotli.
+func find[E error](err error) (E, bool) {
+	for err != nil {
+		if e, ok := err.(E); ok {
+			return e, true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		err = u.Unwrap()
+	}
+	var zero E
+	return zero, false
 }
 
 // thrown returns the JavaScript exception behind an error of a safejs call
@@ -39,8 +56,7 @@ func thrown(err error) error {
 	if err == nil {
 		return nil
 	}
-	var je js.Error
-	if errors.As(err, &je) {
+	if je, ok := find[js.Error](err); ok {
 		return toError(safejs.Safe(je.Value))
 	}
 	return err

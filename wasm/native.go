@@ -25,6 +25,19 @@ import (
 // have caught up). A new EventSource cannot send Last-Event-ID, so the
 // position goes in the URL (see [client.NativeURL]). One goroutine, run,
 // makes the replacements; the listeners only ask for them.
+//
+// Events cross into Go in batches, not one callback each: each
+// EventSource's listener for every event type is a JavaScript array, the
+// queue (see [eventQueue]), whose handleEvent is Array.prototype.push
+// while a batch is being gathered, so that an event costs JavaScript only
+// a push. The first event after a drain finds handleEvent set to wake, a
+// Go function, which drains the queue at once (an event that comes alone
+// is handled without delay), switches handleEvent to push and posts a
+// message on a MessageChannel; the message, a task of its own after the
+// events the browser had ready, drains what was pushed meanwhile and
+// switches handleEvent back to wake. A drain reads the whole batch as one
+// string. Timers play no part, so a hidden tab, whose timers the browser
+// slows to one a second, drains as fast as a visible one.
 type native struct {
 	s    *Source
 	base string // the absolute URL given to Open
@@ -39,7 +52,12 @@ type native struct {
 	funcs   []safejs.Func
 	onOpen  safejs.Func
 	onError safejs.Func
-	onEvent safejs.Func
+	onWake  safejs.Func // handleEvent of an empty queue
+	onDrain safejs.Func // onmessage of the drain channel
+	js      *queueJS
+	q       *eventQueue     // the current EventSource's, or nil
+	origin  string          // of the current EventSource's events, once known
+	batch   []sse.Event     // reused by drainLocked
 	types   []string        // the event types listened to, in order
 	typeSet map[string]bool // the same
 	lastID  string          // of the last event queued: where a new EventSource resumes
@@ -102,7 +120,13 @@ func startNative(s *Source, url string, cfg *config, lastID string) (*native, er
 		n.onError, err = n.funcLocked(n.handleError)
 	}
 	if err == nil {
-		n.onEvent, err = n.funcLocked(n.handleEvent)
+		n.onWake, err = n.funcLocked(n.handleWake)
+	}
+	if err == nil {
+		n.onDrain, err = n.funcLocked(n.handleDrain)
+	}
+	if err == nil {
+		n.js, err = newQueueJS(n.onDrain)
 	}
 	if err == nil {
 		err = n.connectLocked()
@@ -149,21 +173,25 @@ func (n *native) connectLocked() error {
 	if err != nil {
 		return err
 	}
+	q, err := n.js.newQueue(n.onWake)
+	if err != nil {
+		return err
+	}
 	es, err := ctor.New(client.NativeURL(n.base, n.lastID), map[string]any{"withCredentials": n.cred})
 	if err != nil {
 		return err
 	}
 	listeners := [][2]any{{"open", n.onOpen}, {"error", n.onError}}
 	for _, typ := range n.types {
-		listeners = append(listeners, [2]any{typ, n.onEvent})
+		listeners = append(listeners, [2]any{typ, q.v})
 	}
 	for _, l := range listeners {
 		if _, err := es.Call("addEventListener", l[0], l[1]); err != nil {
-			n.dropLocked(es)
+			n.dropLocked(es, q)
 			return err
 		}
 	}
-	n.es, n.waiting = es, false
+	n.es, n.q, n.origin, n.waiting = es, q, "", false
 	n.s.setState(StateConnecting)
 	n.wd.Resume()
 	return nil
@@ -175,16 +203,19 @@ func (n *native) disconnectLocked() {
 	if n.es.IsUndefined() {
 		return
 	}
-	n.dropLocked(n.es)
-	n.es = safejs.Undefined()
+	n.dropLocked(n.es, n.q)
+	n.es, n.q = safejs.Undefined(), nil
 }
 
-func (n *native) dropLocked(es safejs.Value) {
+// dropLocked closes es and removes its listeners. Events still in q are
+// dropped: they were not queued for the handlers, so the EventSource that
+// replaces es, which resumes from n.lastID, gets them again.
+func (n *native) dropLocked(es safejs.Value, q *eventQueue) {
 	es.Call("close")
 	es.Call("removeEventListener", "open", n.onOpen)
 	es.Call("removeEventListener", "error", n.onError)
 	for _, typ := range n.types {
-		es.Call("removeEventListener", typ, n.onEvent)
+		es.Call("removeEventListener", typ, q.v)
 	}
 }
 
@@ -198,6 +229,10 @@ func (n *native) currentLocked(this safejs.Value) bool {
 func (n *native) handleOpen(this safejs.Value, _ []safejs.Value) any {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if !n.currentLocked(this) {
+		return nil
+	}
+	n.drainLocked() // nothing overtakes the events queued before
 	if !n.currentLocked(this) {
 		return nil
 	}
@@ -219,6 +254,10 @@ func (n *native) handleError(this safejs.Value, _ []safejs.Value) any {
 	if !n.currentLocked(this) {
 		return nil
 	}
+	n.drainLocked() // the events before the error come first
+	if !n.currentLocked(this) {
+		return nil
+	}
 	if rs, err := mustGet(n.es, "readyState").Int(); err == nil && rs != int(StateClosed) {
 		n.waiting = true
 		n.s.setState(StateConnecting)
@@ -235,48 +274,115 @@ func (n *native) handleError(this safejs.Value, _ []safejs.Value) any {
 	return nil
 }
 
-func (n *native) handleEvent(this safejs.Value, args []safejs.Value) any {
-	e := arg(args, 0)
-	typ := stringProp(e, "type")
-	id := stringProp(e, "lastEventId")
+// handleWake is the handleEvent of an empty queue: it runs for the first
+// event after a drain, inside its dispatch. It queues the event, drains it
+// at once, and lets the events that follow gather in JavaScript until the
+// drain message.
+func (n *native) handleWake(this safejs.Value, args []safejs.Value) any {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.currentLocked(this) {
+	q := n.q
+	if n.closed || q == nil || !q.v.Equal(this) {
 		return nil
 	}
-	n.wd.Alive()
-	if client.IsHeartbeat(typ) { // no id field: it shows the ID of blocks we did not see
-		if id != n.lastID {
-			n.lastID = id
-			n.s.d.PostID(id)
-		}
+	if err := q.push(arg(args, 0)); err != nil {
 		return nil
 	}
-	ev := sse.Event{Type: typ, Data: stringProp(e, "data"), ID: id}
-	if typ == schema.HelloEvent {
-		n.wd.SetInterval(client.HelloHeartbeat(ev.Data))
-		// Every type the server sends, handled or not: the server's
-		// heartbeats come only when the stream is silent, and the
-		// watchdog must see its events to know it is not.
-		for _, name := range client.HelloEvents(ev.Data) {
-			n.listenLocked(name)
-		}
+	n.drainLocked()
+	if n.q == q { // not replaced by the drain
+		q.gather(n.js, n.onWake)
 	}
-	if !n.s.d.PostEvent(ev, stringProp(e, "origin")) {
-		// The handlers are a whole queue behind. EventSource cannot stop
-		// reading, so close it now and resume from the last event queued
-		// once they have caught up, as the server does with a client too
-		// slow for its queue.
-		n.disconnectLocked()
-		n.wd.Pause()
-		n.requestLocked(replaceFull, 0)
-		return nil
-	}
-	n.lastID = id
 	return nil
 }
 
-// listen makes onEvent a listener of event type name, once. A failure
+// handleDrain is the drain message: it drains what gathered since the
+// wake, and makes the next event wake Go again.
+func (n *native) handleDrain(safejs.Value, []safejs.Value) any {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || n.q == nil {
+		return nil
+	}
+	q := n.q
+	n.drainLocked()
+	if n.q == q {
+		q.awaitWake(n.onWake)
+	}
+	return nil
+}
+
+// drainLocked hands the current queue's events to the dispatcher, in
+// order: heartbeats move the last event ID, a hello sets the watchdog's
+// interval and the types listened to. When the dispatcher's queue is
+// full, it closes the EventSource and asks run for a new one, which
+// resumes from the last event queued: the handlers are a whole queue
+// behind, and EventSource cannot stop reading.
+func (n *native) drainLocked() {
+	q := n.q
+	if q == nil {
+		return
+	}
+	if n.origin == "" {
+		n.origin = q.origin()
+	}
+	evs, err := q.take(n.js, n.batch[:0])
+	n.batch = evs[:0]
+	if err != nil {
+		n.s.d.PostError(fmt.Errorf("wasm: reading the events of the EventSource: %w", thrown(err)))
+		return
+	}
+	if len(evs) == 0 {
+		return
+	}
+	n.wd.Alive()
+	start := 0 // of the events not yet posted
+	for i := range evs {
+		ev := &evs[i]
+		switch {
+		case client.IsHeartbeat(ev.Type): // no id field: it shows the ID of blocks we did not see
+			if !n.postLocked(evs[start:i]) {
+				return
+			}
+			start = i + 1
+			if ev.ID != n.lastID {
+				n.lastID = ev.ID
+				n.s.d.PostID(ev.ID)
+			}
+		case ev.Type == schema.HelloEvent:
+			n.wd.SetInterval(client.HelloHeartbeat(ev.Data))
+			// Every type the server sends, handled or not: the server's
+			// heartbeats come only when the stream is silent, and the
+			// watchdog must see its events to know it is not.
+			for _, name := range client.HelloEvents(ev.Data) {
+				n.listenLocked(name)
+			}
+		}
+	}
+	n.postLocked(evs[start:])
+	clear(evs) // do not pin the batch's string
+}
+
+// postLocked posts evs and reports whether all fit in the dispatcher's
+// queue. When they do not, the rest of the batch is dropped with the
+// EventSource, and run opens a new one from the last event queued.
+func (n *native) postLocked(evs []sse.Event) bool {
+	if len(evs) == 0 {
+		return true
+	}
+	k := n.s.d.PostEvents(evs, n.origin)
+	if k > 0 {
+		n.lastID = evs[k-1].ID
+	}
+	if k == len(evs) {
+		return true
+	}
+	n.disconnectLocked()
+	n.wd.Pause()
+	n.requestLocked(replaceFull, 0)
+	return false
+}
+
+// listen makes the queue a listener of event type name, once. A failure
 // (which a working browser does not have) goes to the error handlers.
 func (n *native) listen(name string) {
 	n.mu.Lock()
@@ -293,7 +399,7 @@ func (n *native) listenLocked(name string) {
 	if n.es.IsUndefined() {
 		return
 	}
-	if _, err := n.es.Call("addEventListener", name, n.onEvent); err != nil {
+	if _, err := n.es.Call("addEventListener", name, n.q.v); err != nil {
 		n.s.d.PostError(fmt.Errorf("wasm: listening to %s events: %w", strconv.Quote(name), err))
 	}
 }
@@ -416,6 +522,9 @@ func (n *native) closeLocked() {
 	n.disconnectLocked()
 	n.wd.Stop()
 	close(n.stop)
+	if n.js != nil {
+		n.js.close()
+	}
 	for _, f := range n.funcs {
 		release(f)
 	}

@@ -78,6 +78,10 @@ type config struct {
 	maxEventSize int
 	fetchOnly    []string // fetch-only options given, by name
 	errs         []string
+
+	// fetchStart starts the fetch transport: set by WithFetch and
+	// WithFetchFunc, so that a bundle that uses neither links none of it.
+	fetchStart func(s *Source, url string, cfg *config, lastID string) (transport, error)
 }
 
 func (c *config) invalid(format string, args ...any) {
@@ -187,6 +191,7 @@ func WithFetch(req Request) Option {
 			c.invalid("WithFetch: Credentials %q is not omit, same-origin or include", r.Credentials)
 		}
 		c.fetch = &r
+		c.fetchStart = fetchTransport
 	}
 }
 
@@ -218,6 +223,7 @@ func WithFetchFunc(fn func(ctx context.Context) (Request, error)) Option {
 			return
 		}
 		c.fetchFunc = fn
+		c.fetchStart = fetchTransport
 	}
 }
 

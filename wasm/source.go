@@ -124,7 +124,7 @@ func Open(url string, opts ...Option) (*Source, error) {
 	})}
 	var err error
 	if fetch {
-		s.t, err = startFetch(s, url, &cfg, lastID)
+		s.t, err = cfg.fetchStart(s, url, &cfg, lastID)
 	} else {
 		s.t, err = startNative(s, url, &cfg, lastID)
 	}
