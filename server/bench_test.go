@@ -115,6 +115,51 @@ func BenchmarkPublish(b *testing.B) {
 	}
 }
 
+// BenchmarkPublishSustained publishes continuously to subscribers of one
+// topic, keeping up to 256 events in flight (waiting for the older half to
+// reach every subscriber before it goes on): the throughput of fan-out
+// when the writers have a backlog to coalesce, in deliveries/s.
+func BenchmarkPublishSustained(b *testing.B) {
+	for _, subs := range []int{100, 1000, 10000} {
+		b.Run(strconv.Itoa(subs), func(b *testing.B) {
+			broker := server.NewMemoryBroker()
+			defer broker.Close()
+			srv := server.New(broker, server.WithLogger(quiet), server.WithMaxConnections(0, 0), server.WithHeartbeat(time.Hour))
+			ctx, cancel := context.WithCancel(context.Background())
+			count := newFrameCounter()
+			var wg sync.WaitGroup
+			for range subs {
+				w := &discardWriter{header: make(http.Header), count: count}
+				r := httptest.NewRequest(http.MethodGet, "/?topic=bench", nil).WithContext(ctx)
+				wg.Go(func() { srv.ServeHTTP(w, r) })
+			}
+			count.wait(int64(subs))
+			defer func() {
+				cancel()
+				wg.Wait()
+			}()
+			const inflight = 256
+			var sent int64
+			p := Price{Symbol: "ACME", Cents: 12345}
+			b.ReportAllocs()
+			for b.Loop() {
+				if sent >= inflight {
+					count.wait(int64(subs) * (1 + sent - inflight/2))
+				}
+				if _, err := server.Publish(context.Background(), broker, "bench", priceTick, p); err != nil {
+					b.Fatal(err)
+				}
+				sent++
+			}
+			count.wait(int64(subs) * (1 + sent))
+			b.ReportMetric(float64(subs)*float64(sent)/b.Elapsed().Seconds(), "deliveries/s")
+			if st := srv.Stats(); st.Evicted != 0 {
+				b.Fatalf("Got(Stats().Evicted) = %d; want 0", st.Evicted)
+			}
+		})
+	}
+}
+
 // BenchmarkReplay1000 reads a replay of 1,000 events from a cursor, in the
 // server's page size, from one topic and merged from two.
 func BenchmarkReplay1000(b *testing.B) {

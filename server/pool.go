@@ -222,6 +222,9 @@ func (s *Server) patrol() {
 			} else if c.beatDue(now, s.cfg.heartbeat, every) {
 				beats = append(beats, c)
 			}
+			if c.mine && time.Duration(now-c.wrote.Load()) > every {
+				c.queue.trim() // idle since the last tick: keep no array
+			}
 		}
 		s.mu.Unlock()
 		for _, c := range late {

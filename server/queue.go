@@ -141,6 +141,20 @@ func (q *Queue) Ended() error {
 	return q.err
 }
 
+// trim drops the array of a queue that is empty, kept from its last burst:
+// the server's watchdog trims the queues of its streams now and then, so
+// that an idle stream holds none.
+func (q *Queue) trim() {
+	if q.n.Load() != 0 || cap(q.frames) <= len(q.small) {
+		return
+	}
+	q.mu.Lock()
+	if len(q.frames) == 0 {
+		q.frames = q.small[:0]
+	}
+	q.mu.Unlock()
+}
+
 // Len returns the number of frames waiting.
 func (q *Queue) Len() int { return int(q.n.Load()) }
 
@@ -152,11 +166,7 @@ func (q *Queue) Fetch(dst []Frame) ([]Frame, error) {
 	q.mu.Lock()
 	dst = append(dst, q.frames...)
 	clear(q.frames)
-	if cap(q.frames) > 64 {
-		q.frames = q.small[:0] // an idle stream keeps no array from its last burst
-	} else {
-		q.frames = q.frames[:0]
-	}
+	q.frames = q.frames[:0] // kept for the next burst; see trim
 	q.bytes = 0
 	q.n.Store(0)
 	err := q.err
