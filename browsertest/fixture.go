@@ -218,6 +218,18 @@ func NewFixture() *Fixture {
 	return f
 }
 
+// Streams returns how many streams the fixture's ssekit endpoints have
+// open now, and how many they have opened since the fixture started: what
+// a test of clients that share a connection counts.
+func (f *Fixture) Streams() (open int, opened uint64) {
+	for _, srv := range []*server.Server{f.sse, f.beat} {
+		st := srv.Stats()
+		open += st.Open
+		opened += st.Connections
+	}
+	return open, opened
+}
+
 // ServeHTTP serves the fixture's endpoints.
 func (f *Fixture) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
 

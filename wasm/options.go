@@ -76,6 +76,7 @@ type config struct {
 	retry        time.Duration
 	retryStatus  func(status int) bool
 	maxEventSize int
+	shared       string   // the name of WithShared
 	fetchOnly    []string // fetch-only options given, by name
 	errs         []string
 
@@ -277,5 +278,34 @@ func WithMaxEventSize(n int) Option {
 			c.invalid("WithMaxEventSize(%d): not positive", n)
 		}
 		c.maxEventSize = n
+	}
+}
+
+// WithShared makes the sources named name that read the same URL, in all
+// the tabs of the page's origin, share one connection to the server: one
+// tab holds it, elected with the Web Locks API, and relays what arrives to
+// the others over a BroadcastChannel. Each source behaves as if it had
+// the connection itself: its handlers get every event, in order, with the
+// same IDs and [Meta], and its state, last event ID and callbacks follow
+// the shared stream. When the holding tab closes, or is frozen, another
+// takes over from the last event the group saw. See "One connection for
+// all tabs" in the package documentation for how, and for the limits.
+//
+// A browser opens at most six HTTP/1.1 connections to one origin across
+// all its tabs, so without sharing the seventh tab of an application that
+// streams waits for a connection, and shows nothing. Where the browser
+// lacks what sharing needs (the Web Locks API exists only in secure
+// contexts: HTTPS, and http://localhost), the source reads the stream on a
+// connection of its own, as without the option.
+//
+// The tab that holds the connection reads it with its own options
+// (transport, request, credentials): give the sources of one name the
+// same ones. It is an error if name is empty.
+func WithShared(name string) Option {
+	return func(c *config) {
+		if name == "" {
+			c.invalid("WithShared(\"\"): a name is needed")
+		}
+		c.shared = name
 	}
 }

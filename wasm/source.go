@@ -123,9 +123,12 @@ func Open(url string, opts ...Option) (*Source, error) {
 		LastEventID: lastID,
 	})}
 	var err error
-	if fetch {
+	switch {
+	case cfg.shared != "" && sharedSupported():
+		s.t, err = startShared(s, url, &cfg, lastID)
+	case fetch:
 		s.t, err = cfg.fetchStart(s, url, &cfg, lastID)
-	} else {
+	default:
 		s.t, err = startNative(s, url, &cfg, lastID)
 	}
 	if err == nil {

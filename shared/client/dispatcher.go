@@ -84,6 +84,7 @@ type Dispatcher struct {
 	fingerprint string          // the client registry's; "" compares nothing
 	known       map[string]bool // the event types held for late handlers
 	limits      Limits
+	tap         func(Notice) // Options.Tap
 
 	urgent atomic.Bool // front is not empty
 
@@ -136,6 +137,9 @@ type Options struct {
 	// LastEventID is the stream's position before anything is delivered:
 	// where the source resumes from.
 	LastEventID string
+	// Tap, when not nil, receives every notice instead of the handlers
+	// (see [Notice]).
+	Tap func(Notice)
 }
 
 type noticeKind uint8
@@ -194,6 +198,7 @@ func NewDispatcher(o Options) *Dispatcher {
 		fingerprint:   o.Fingerprint,
 		known:         make(map[string]bool, len(o.Known)),
 		limits:        o.Limits,
+		tap:           o.Tap,
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		ended:         make(chan struct{}),
@@ -675,6 +680,10 @@ func (d *Dispatcher) each(hs *handlers[func(*notice)], n *notice) {
 }
 
 func (d *Dispatcher) deliver(n *notice) {
+	if d.tap != nil {
+		d.tapNotice(n)
+		return
+	}
 	switch n.kind {
 	case kindOpen:
 		d.mu.Lock()
@@ -705,17 +714,7 @@ func (d *Dispatcher) deliver(n *notice) {
 
 func (d *Dispatcher) event(n *notice) {
 	d.mu.Lock()
-	d.lastID = n.ev.ID
-	d.events--
-	d.bytes -= n.size
-	for i := 0; i < len(d.waiters); {
-		if w := d.waiters[i]; w.ready() {
-			close(w.ch)
-			d.waiters = slices.Delete(d.waiters, i, i+1)
-			continue
-		}
-		i++
-	}
+	d.takeLocked(n)
 	typ := n.ev.Type
 	switch typ {
 	case schema.HelloEvent:
@@ -744,6 +743,22 @@ func (d *Dispatcher) event(n *notice) {
 	d.mu.Unlock()
 	if hs != nil {
 		d.each(hs, n)
+	}
+}
+
+// takeLocked accounts for the delivery of the event notice n: the last
+// event ID moves, the queue shrinks, and waiters that now fit go on.
+func (d *Dispatcher) takeLocked(n *notice) {
+	d.lastID = n.ev.ID
+	d.events--
+	d.bytes -= n.size
+	for i := 0; i < len(d.waiters); {
+		if w := d.waiters[i]; w.ready() {
+			close(w.ch)
+			d.waiters = slices.Delete(d.waiters, i, i+1)
+			continue
+		}
+		i++
 	}
 }
 
