@@ -145,11 +145,11 @@ func (q *Queue) Ended() error {
 // the server's watchdog trims the queues of its streams now and then, so
 // that an idle stream holds none.
 func (q *Queue) trim() {
-	if q.n.Load() != 0 || cap(q.frames) <= len(q.small) {
+	if q.n.Load() != 0 {
 		return
 	}
 	q.mu.Lock()
-	if len(q.frames) == 0 {
+	if len(q.frames) == 0 && cap(q.frames) > len(q.small) {
 		q.frames = q.small[:0]
 	}
 	q.mu.Unlock()
