@@ -20,28 +20,29 @@ import (
 // What a delivery touches is laid out in one object: the stream's queue,
 // its state and the response's controller live in the conn itself.
 type conn struct {
-	s     *Server
-	w     http.ResponseWriter
-	sub   Subscription
-	queue Queue // the subscription's, unless its broker feeds one of its own
-	mine  bool  // sub pushes to queue: the pool may write the stream
-	rc    http.ResponseController
-	body  *bodyTracker // the request's body, when it has one
-	// lastSeq: live frames at or below it were written by the replay, or
-	// came before the stream's position.
-	lastSeq uint64
+	// What a push touches comes first: the queue, then what its notice
+	// reads, on as few cache lines as can be.
+	queue     Queue       // the subscription's, unless its broker feeds one of its own
+	scheduled atomic.Bool // on the pool's ready queue
+	own       atomic.Bool // written by its own goroutine, not by the pool
+	beat      atomic.Bool // the stream was silent for an interval: write a heartbeat
+	mine      bool        // sub pushes to queue: the pool may write the stream
+	s         *Server
 
 	wmu    sync.Mutex // held while writing to w
 	closed bool       // guarded by wmu: the stream has ended, nothing more is written
-
-	scheduled  atomic.Bool  // on the pool's ready queue
-	own        atomic.Bool  // written by its own goroutine, not by the pool
-	beat       atomic.Bool  // the stream was silent for an interval: write a heartbeat
+	w      http.ResponseWriter
+	sub    Subscription
+	rc     http.ResponseController
+	// lastSeq: live frames at or below it were written by the replay, or
+	// came before the stream's position.
+	lastSeq    uint64
 	writeStart atomic.Int64 // nanotime when the write in flight began, 0 when none
-	timedOut   atomic.Bool  // the watchdog ended a write that took too long
 	wrote      atomic.Int64 // nanotime of the last write
 	beatAt     atomic.Int64 // nanotime of the last heartbeat
+	timedOut   atomic.Bool  // the watchdog ended a write that took too long
 	everyBeat  bool         // heartbeats are events: one every interval
+	body       *bodyTracker // the request's body, when it has one
 
 	wake chan struct{} // capacity 1: the own goroutine has something to do
 	mu   sync.Mutex

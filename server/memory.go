@@ -235,11 +235,15 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, req SubscribeRequest) (Sub
 	if b.closed {
 		return nil, ErrBrokerClosed
 	}
-	s.QueueSubscription = NewQueueSubscription(req, b.seq, func() {
+	s.QueueSubscription = QueueSubscription{Queue: req.Queue, pos: b.seq}
+	if s.Queue == nil {
+		s.Queue = NewQueue(req.Limits)
+	}
+	s.onClose = func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.unsubscribe(s)
-	})
+	}
 	topics := make([]*memTopic, len(s.topics))
 	for i, name := range s.topics {
 		topics[i] = b.topic(name)
@@ -314,11 +318,11 @@ func (b *MemoryBroker) Close() error {
 }
 
 type memSub struct {
-	*QueueSubscription
-	topics []string
-	part   int         // its partition
-	in     []*memTopic // its topics, while it is in the partition
-	slots  []int       // its index in each topic's partition list
+	QueueSubscription // in the same object: a push reads it
+	topics            []string
+	part              int         // its partition
+	in                []*memTopic // its topics, while it is in the partition
+	slots             []int       // its index in each topic's partition list
 }
 
 // memCursor reads the retained events of its topics after a sequence

@@ -34,16 +34,17 @@ func (l QueueLimits) withDefaults() QueueLimits {
 //
 // A Queue must not be copied once used.
 type Queue struct {
+	// What Push reads and writes, first.
+	floor  atomic.Uint64 // frames at or below it are dropped: the stream has them
 	mu     sync.Mutex
+	n      atomic.Int32 // len(frames), read without the lock
 	frames []Frame
 	bytes  int
-	limits QueueLimits
 	err    error
+	notify notifier // when set, told instead of signalling ready
+	limits QueueLimits
 	ready  chan struct{}
-	notify notifier      // when set, told instead of signalling ready
-	n      atomic.Int32  // len(frames), read without the lock
-	floor  atomic.Uint64 // frames at or below it are dropped: the stream has them
-	small  [1]Frame      // frames' array while no more wait: no allocation of its own
+	small  [1]Frame // frames' array while no more wait: no allocation of its own
 }
 
 // notifier is told that a queue has frames, or has ended: the server's
