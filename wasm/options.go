@@ -83,6 +83,9 @@ type config struct {
 	// fetchStart starts the fetch transport: set by WithFetch and
 	// WithFetchFunc, so that a bundle that uses neither links none of it.
 	fetchStart func(s *Source, url string, cfg *config, lastID string) (transport, error)
+	// sharedStart starts a shared source: set by WithShared, so that a
+	// bundle that does not share links none of it.
+	sharedStart func(s *Source, url string, cfg *config, lastID string) (transport, error)
 }
 
 func (c *config) invalid(format string, args ...any) {
@@ -307,5 +310,6 @@ func WithShared(name string) Option {
 			c.invalid("WithShared(\"\"): a name is needed")
 		}
 		c.shared = name
+		c.sharedStart = sharedTransport
 	}
 }

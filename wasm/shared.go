@@ -30,9 +30,13 @@ const sharedProtocol = "1"
 // One goroutine, run, owns the Group; JavaScript callbacks and the other
 // goroutines hand it work (do) and return at once.
 type shared struct {
-	s    *Source
-	cfg  config // the options of Open, for the connections
-	name string // of the channel and the lock
+	s *Source
+	// connect starts a connection of the source's own transport from a
+	// position, with the options of Open. (A func rather than the config:
+	// a field of that type would link what its fields' types can do.)
+	connect func(src *Source, from string) (transport, error)
+	limits  client.Limits
+	name    string // of the channel and the lock
 
 	g      *client.Group
 	bc     safejs.Value // the BroadcastChannel
@@ -43,8 +47,12 @@ type shared struct {
 	done   chan struct{}
 	kick   chan struct{} // a token: work is queued
 
+	// clock reads a monotonic clock: no time.Time in the types of the
+	// package, whose methods (formatting, parsing) would all be linked.
+	clock func() time.Duration
+
 	mu     sync.Mutex
-	work   []func(now time.Time)
+	work   []func(now time.Duration)
 	closed bool
 	conns  [3]*sharedConn // by client.GroupRole
 	gens   [3]int
@@ -92,6 +100,19 @@ func sharedSupported() bool {
 	return true
 }
 
+// sharedTransport is startShared as [config.sharedStart], or, where the
+// browser lacks what sharing needs, the source's own transport.
+func sharedTransport(s *Source, url string, cfg *config, lastID string) (transport, error) {
+	if !sharedSupported() {
+		return ownTransport(s, url, cfg, lastID)
+	}
+	sh, err := startShared(s, url, cfg, lastID)
+	if err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
 // startShared joins the group of sources named cfg.shared that read url,
 // and starts run.
 func startShared(s *Source, url string, cfg *config, lastID string) (*shared, error) {
@@ -109,7 +130,7 @@ func startShared(s *Source, url string, cfg *config, lastID string) (*shared, er
 		port:   safejs.Undefined(),
 		portIn: safejs.Undefined(),
 		s:      s,
-		cfg:    *cfg,
+		limits: cfg.limits,
 		name:   "ssekit/" + sharedProtocol + "/" + strconv.Quote(cfg.shared) + "/" + abs,
 		local:  make(chan tapped, 256),
 		done:   make(chan struct{}),
@@ -129,7 +150,14 @@ func startShared(s *Source, url string, cfg *config, lastID string) (*shared, er
 		Info:        connInfo,
 		Error:       connError,
 	}, (*sharedIO)(sh), s.d)
-	sh.g.Start(time.Now())
+	start := time.Now()
+	sh.clock = func() time.Duration { return time.Since(start) }
+	own := *cfg
+	sh.connect = func(src *Source, from string) (transport, error) {
+		c := own
+		return ownTransport(src, url, &c, from)
+	}
+	sh.g.Start(sh.clock())
 	go sh.run()
 	return sh, nil
 }
@@ -152,7 +180,7 @@ func (sh *shared) open() error {
 		if _, err := safejs.CopyBytesToGo(b, data); err != nil {
 			return nil // not a Uint8Array: not ours
 		}
-		sh.do(func(now time.Time) { sh.g.Receive(b, now) })
+		sh.do(func(now time.Duration) { sh.g.Receive(b, now) })
 		return nil
 	})
 	if err != nil {
@@ -167,7 +195,7 @@ func (sh *shared) open() error {
 	}
 	sh.port = mustGet(mc, "port1")
 	onFlush, err := sh.funcOf(func(safejs.Value, []safejs.Value) any {
-		sh.do(func(now time.Time) { sh.g.Flush(now) })
+		sh.do(func(now time.Duration) { sh.g.Flush(now) })
 		return nil
 	})
 	if err != nil {
@@ -193,7 +221,7 @@ func (sh *shared) funcOf(fn func(safejs.Value, []safejs.Value) any) (safejs.Func
 }
 
 // do queues f for run. It never blocks.
-func (sh *shared) do(f func(now time.Time)) {
+func (sh *shared) do(f func(now time.Duration)) {
 	sh.mu.Lock()
 	if sh.closed {
 		sh.mu.Unlock()
@@ -209,8 +237,10 @@ func (sh *shared) do(f func(now time.Time)) {
 
 // run drives the Group until the source is closed.
 func (sh *shared) run() {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	// A timer with a function, not a channel: a chan time.Time would link
+	// every method of time.Time into the bundle.
+	var timer *time.Timer
+	tick := func() { sh.do(func(now time.Duration) { sh.g.Tick(now) }) }
 	for {
 		select {
 		case <-sh.kick:
@@ -219,7 +249,7 @@ func (sh *shared) run() {
 			sh.work = nil
 			sh.mu.Unlock()
 			for _, f := range work {
-				f(time.Now())
+				f(sh.clock())
 			}
 		case t := <-sh.local:
 			sh.mu.Lock()
@@ -227,27 +257,31 @@ func (sh *shared) run() {
 			sh.mu.Unlock()
 			if current {
 				if t.role == client.RoleHolder {
-					sh.g.Local(t.n, time.Now())
+					sh.g.Local(t.n, sh.clock())
 				} else {
-					sh.g.Own(t.n, time.Now())
+					sh.g.Own(t.n, sh.clock())
 				}
 			}
-		case <-timer.C:
-			sh.g.Tick(time.Now())
 		case <-sh.done:
-			timer.Stop()
+			if timer != nil {
+				timer.Stop()
+			}
 			return
 		}
-		if next := sh.g.Next(); next.IsZero() {
+		next, ok := sh.g.Next()
+		switch {
+		case ok && timer == nil:
+			timer = time.AfterFunc(max(next-sh.clock(), 0), tick)
+		case ok:
+			timer.Reset(max(next-sh.clock(), 0))
+		case timer != nil:
 			timer.Stop()
-		} else {
-			timer.Reset(max(time.Until(next), 0))
 		}
 	}
 }
 
 func (sh *shared) listen(name string) {
-	sh.do(func(now time.Time) { sh.g.Listen(name, now) })
+	sh.do(func(now time.Duration) { sh.g.Listen(name, now) })
 }
 
 // sleep and wake tell the connections at once (they must know before the
@@ -256,14 +290,14 @@ func (sh *shared) sleep(k client.Wake) {
 	for _, c := range sh.connections() {
 		c.src.t.sleep(k)
 	}
-	sh.do(func(now time.Time) { sh.g.Sleep(k, now) })
+	sh.do(func(now time.Duration) { sh.g.Sleep(k, now) })
 }
 
 func (sh *shared) wake(k client.Wake) {
 	for _, c := range sh.connections() {
 		c.src.t.wake(k)
 	}
-	sh.do(func(now time.Time) { sh.g.Wake(k, now) })
+	sh.do(func(now time.Duration) { sh.g.Wake(k, now) })
 }
 
 func (sh *shared) connections() []*sharedConn {
@@ -281,7 +315,7 @@ func (sh *shared) connections() []*sharedConn {
 // close leaves the group: run hands the connection over if this tab
 // holds it, closes what is open and releases the JavaScript functions.
 func (sh *shared) close() {
-	sh.do(func(now time.Time) {
+	sh.do(func(now time.Duration) {
 		sh.g.Close(now)
 		sh.mu.Lock()
 		sh.closed = true
@@ -333,7 +367,7 @@ func (io *sharedIO) Connect(role client.GroupRole, from string, types []string) 
 	sh.mu.Unlock()
 	src := &Source{url: sh.s.url}
 	src.d = client.NewDispatcher(client.Options{
-		Limits:      sh.cfg.limits,
+		Limits:      sh.limits,
 		LastEventID: from,
 		Tap: func(n client.Notice) {
 			select {
@@ -342,13 +376,8 @@ func (io *sharedIO) Connect(role client.GroupRole, from string, types []string) 
 			}
 		},
 	})
-	cfg := sh.cfg
 	var err error
-	if cfg.fetchStart != nil {
-		src.t, err = cfg.fetchStart(src, sh.s.url, &cfg, from)
-	} else {
-		src.t, err = startNative(src, sh.s.url, &cfg, from)
-	}
+	src.t, err = sh.connect(src, from)
 	if err != nil {
 		src.d.Close()
 		// The group's stream cannot be read from this tab: say so as the
@@ -404,7 +433,7 @@ func (io *sharedIO) SetState(st client.ReadyState) { io.sh().s.setState(st) }
 func (io *sharedIO) ScheduleFlush() {
 	sh := io.sh()
 	if _, err := sh.port.Call("postMessage", 0); err != nil {
-		sh.do(func(now time.Time) { sh.g.Flush(now) })
+		sh.do(func(now time.Duration) { sh.g.Flush(now) })
 	}
 }
 
@@ -412,7 +441,7 @@ func (io *sharedIO) WaitCaughtUp() {
 	sh := io.sh()
 	go func() {
 		if sh.s.d.WaitCaughtUp(sh.done) {
-			sh.do(func(now time.Time) { sh.g.CaughtUp(now) })
+			sh.do(func(now time.Duration) { sh.g.CaughtUp(now) })
 		}
 	}()
 }
@@ -460,7 +489,7 @@ func (io *sharedIO) RequestLock(steal bool) {
 		if give {
 			return nil // handed back at once
 		}
-		sh.do(func(now time.Time) {
+		sh.do(func(now time.Duration) {
 			if sh.lock == r {
 				sh.g.Granted(now)
 			}
@@ -478,12 +507,12 @@ func (io *sharedIO) RequestLock(steal bool) {
 	onError, err2 := funcOf(func(_ safejs.Value, args []safejs.Value) any {
 		reason := toError(arg(args, 0))
 		settle()
-		var je *jsError
+		je, _ := reason.(*jsError)
 		sh.mu.Lock()
-		stolen := r.granted && !r.withdrawn && errors.As(reason, &je) && je.name == "AbortError"
+		stolen := r.granted && !r.withdrawn && je != nil && je.name == "AbortError"
 		sh.mu.Unlock()
 		if stolen {
-			sh.do(func(now time.Time) {
+			sh.do(func(now time.Duration) {
 				if sh.lock == r {
 					sh.g.Lost(now)
 				}
@@ -538,15 +567,17 @@ func (io *sharedIO) ReleaseLock() { io.sh().withdraw() }
 
 // connInfo is what a group relays of a connection error.
 func connInfo(err error) (client.ConnInfo, bool) {
-	var e *ConnError
-	if !errors.As(err, &e) {
+	// The transports post their *ConnError as it is. (No errors.As: it
+	// would link reflection into the bundle.)
+	e, ok := err.(*ConnError)
+	if !ok {
 		return client.ConnInfo{}, false
 	}
 	c := client.ConnInfo{Closed: e.Closed, Status: e.Status, Reason: e.Reason, Body: e.Body, Delay: e.Delay}
 	switch {
-	case errors.Is(e.Err, ErrSilent):
+	case e.Err == ErrSilent:
 		c.Code = codeSilent
-	case errors.Is(e.Err, ErrQueueFull):
+	case e.Err == ErrQueueFull:
 		c.Code = codeQueueFull
 	case e.Err != nil:
 		c.Err = e.Err.Error()

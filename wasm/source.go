@@ -123,13 +123,10 @@ func Open(url string, opts ...Option) (*Source, error) {
 		LastEventID: lastID,
 	})}
 	var err error
-	switch {
-	case cfg.shared != "" && sharedSupported():
-		s.t, err = startShared(s, url, &cfg, lastID)
-	case fetch:
-		s.t, err = cfg.fetchStart(s, url, &cfg, lastID)
-	default:
-		s.t, err = startNative(s, url, &cfg, lastID)
+	if cfg.sharedStart != nil {
+		s.t, err = cfg.sharedStart(s, url, &cfg, lastID)
+	} else {
+		s.t, err = ownTransport(s, url, &cfg, lastID)
 	}
 	if err == nil {
 		s.w, err = listenWake(s.t)
@@ -144,6 +141,20 @@ func Open(url string, opts ...Option) (*Source, error) {
 	}
 	go s.d.Run()
 	return s, nil
+}
+
+// ownTransport starts the transport the options ask for, reading the
+// stream for s alone: fetch() with WithFetch or WithFetchFunc, the native
+// EventSource otherwise.
+func ownTransport(s *Source, url string, cfg *config, lastID string) (transport, error) {
+	if cfg.fetchStart != nil {
+		return cfg.fetchStart(s, url, cfg, lastID)
+	}
+	n, err := startNative(s, url, cfg, lastID)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // URL returns the URL given to [Open].

@@ -35,7 +35,7 @@ type simEvent struct{ id, data string }
 type sim struct {
 	t     testing.TB
 	rnd   *rand.Rand
-	now   time.Time
+	now   time.Duration // the clock of the calls
 	tabs  []*simTab
 	seq   uint64 // the server's last sequence number
 	evs   []simEvent
@@ -87,7 +87,6 @@ func newSim(t testing.TB, seed uint64) *sim {
 	return &sim{
 		t:      t,
 		rnd:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		now:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		caught: make(chan *simTab, 100),
 	}
 }
@@ -115,6 +114,7 @@ func (s *sim) addTab(name string, cursor *string, limits client.Limits) *simTab 
 		},
 		Error: func(c client.ConnInfo) error { return &simError{c} },
 		Rand:  s.rnd.Float64,
+		Wall:  func() int64 { return 1767225600000 + s.now.Milliseconds() },
 	}
 	if cursor != nil {
 		cfg.LastEventID, cfg.Cursor = *cursor, true
@@ -374,7 +374,7 @@ func (s *sim) step() bool {
 // frozen.
 func (s *sim) run(d time.Duration) {
 	s.t.Helper()
-	end := s.now.Add(d)
+	end := s.now + d
 	for i := 0; ; i++ {
 		if i > 1_000_000 {
 			s.t.Fatal("sim: no end in sight")
@@ -382,13 +382,13 @@ func (s *sim) run(d time.Duration) {
 		if s.step() {
 			continue
 		}
-		if !s.now.Before(end) {
+		if s.now >= end {
 			if s.waitCaught() {
 				continue
 			}
 			return
 		}
-		s.now = s.now.Add(min(10*time.Millisecond, end.Sub(s.now)))
+		s.now += min(10*time.Millisecond, end-s.now)
 		s.ticks()
 	}
 }
@@ -414,7 +414,7 @@ func (s *sim) ticks() {
 		if tb.frozen || tb.closed {
 			continue
 		}
-		if next := tb.g.Next(); !next.IsZero() && !s.now.Before(next) {
+		if next, ok := tb.g.Next(); ok && s.now >= next {
 			tb.g.Tick(s.now)
 		}
 	}

@@ -120,7 +120,6 @@ func TestGroupHolderFrozen(t *testing.T) {
 		old := s.holding()
 		old.frozen = true
 		s.publish(20) // reaches the frozen tab's connection, unread
-		start := s.now
 		s.run(10 * time.Second)
 		h := s.holding()
 		if h == nil {
@@ -141,7 +140,6 @@ func TestGroupHolderFrozen(t *testing.T) {
 		if s.openConns() != 1 {
 			t.Errorf("%d connections open; want 1", s.openConns())
 		}
-		_ = start
 		for _, tb := range tabs {
 			tb.expect(t, ids(0, 60))
 		}
