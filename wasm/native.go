@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hack-pad/safejs"
 	"github.com/ssekit/ssekit/shared/client"
@@ -43,8 +44,10 @@ type native struct {
 	base string // the absolute URL given to Open
 	cred bool
 	wd   *client.Watchdog
-	kick chan struct{} // a token: pending has work for run
-	stop chan struct{} // closed by close
+	kick chan struct{} // a token: pending has work for run, or close was called
+	// caughtUp is set, with a kick, when the handlers have caught up
+	// after the queue was full.
+	caughtUp atomic.Bool
 
 	mu      sync.Mutex
 	closed  bool
@@ -62,6 +65,7 @@ type native struct {
 	typeSet map[string]bool // the same
 	lastID  string          // of the last event queued: where a new EventSource resumes
 	waiting bool            // the EventSource lost its connection and is reconnecting
+	behind  bool            // closed for a full queue: waiting for the handlers
 	pending replaceReason
 	wakeBy  client.Wake // for replaceWake
 }
@@ -99,7 +103,6 @@ func startNative(s *Source, url string, cfg *config, lastID string) (*native, er
 		base:    abs,
 		cred:    cfg.credentials,
 		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
 		es:      safejs.Undefined(),
 		typeSet: make(map[string]bool),
 		lastID:  lastID,
@@ -429,20 +432,23 @@ func (n *native) requestLocked(r replaceReason, k client.Wake) {
 		return
 	}
 	n.pending, n.wakeBy = r, k
+	n.kickRun()
+}
+
+// kickRun gives run a token. It never blocks.
+func (n *native) kickRun() {
 	select {
 	case n.kick <- struct{}{}:
 	default:
 	}
 }
 
-// run replaces the EventSource when asked, until close.
+// run replaces the EventSource when asked, until close. It waits on one
+// channel, kick, which close sends a token on too: a select would link
+// runtime.selectgo into every bundle.
 func (n *native) run() {
 	for {
-		select {
-		case <-n.kick:
-		case <-n.stop:
-			return
-		}
+		<-n.kick
 		n.mu.Lock()
 		r, k := n.pending, n.wakeBy
 		n.pending = replaceNone
@@ -451,9 +457,15 @@ func (n *native) run() {
 			return
 		}
 		var e *ConnError
-		switch r {
-		case replaceSilent, replaceWake:
-			if n.es.IsUndefined() { // failed for good, or waiting for the handlers
+		switch {
+		case n.behind: // nothing to replace until the handlers have caught up
+			if !n.caughtUp.Swap(false) {
+				n.mu.Unlock()
+				continue
+			}
+			n.behind = false
+		case r == replaceSilent || r == replaceWake:
+			if n.es.IsUndefined() { // failed for good
 				n.mu.Unlock()
 				continue
 			}
@@ -464,22 +476,24 @@ func (n *native) run() {
 			} else if wasOpen {
 				e = &ConnError{Reason: "the page came back (" + k.String() + ") and the connection is probably dead"}
 			}
-		case replaceFull:
+		case r == replaceFull:
 			n.s.setState(StateConnecting)
 			events, _ := n.s.d.Queued()
 			n.s.d.PostError(&ConnError{
 				Reason: fmt.Sprintf("the handlers fell behind by %d events: reconnecting from %q once they catch up", events, n.lastID),
 				Err:    ErrQueueFull,
 			})
+			n.behind = true
 			n.mu.Unlock()
-			if !n.s.d.WaitCaughtUp(n.stop) {
-				return
+			// The notice comes from the dispatcher with its lock held:
+			// it only sets a flag and kicks.
+			if !n.s.d.NotifyCaughtUp(func() {
+				n.caughtUp.Store(true)
+				n.kickRun()
+			}) {
+				return // closed
 			}
-			n.mu.Lock()
-			if n.closed {
-				n.mu.Unlock()
-				return
-			}
+			continue
 		default:
 			n.mu.Unlock()
 			continue
@@ -521,7 +535,7 @@ func (n *native) closeLocked() {
 	n.closed = true
 	n.disconnectLocked()
 	n.wd.Stop()
-	close(n.stop)
+	n.kickRun() // run returns
 	if n.js != nil {
 		n.js.close()
 	}

@@ -170,7 +170,7 @@ func (q *eventQueue) take(js *queueJS, dst []sse.Event) ([]sse.Event, error) {
 		return q.takeEach(js, n, dst)
 	}
 	s, err := joined.String()
-	if err != nil || strings.Count(s, "\r") != 3*n-1 {
+	if err != nil {
 		return q.takeEach(js, n, dst)
 	}
 	start := len(dst)
@@ -178,10 +178,15 @@ func (q *eventQueue) take(js *queueJS, dst []sse.Event) ([]sse.Event, error) {
 		dst = append(dst, sse.Event{})
 	}
 	evs := dst[start:]
+	rest := s
 	for i := range 3 * n {
-		part := s
-		if j := strings.IndexByte(s, '\r'); j >= 0 {
-			part, s = s[:j], s[j+1:]
+		part := rest
+		j := strings.IndexByte(rest, '\r')
+		switch {
+		case i < 3*n-1 && j >= 0:
+			part, rest = rest[:j], rest[j+1:]
+		case i < 3*n-1, j >= 0: // fewer or more parts: some field held a CR
+			return q.takeEach(js, n, dst[:start])
 		}
 		switch ev := &evs[i%n]; i / n {
 		case 0:

@@ -167,8 +167,18 @@ type activation func() (replay func())
 
 // waiter is a goroutine in SendEvent or WaitCaughtUp.
 type waiter struct {
-	ready func() bool // called with d.mu held
-	ch    chan struct{}
+	ready  func() bool // called with d.mu held
+	ch     chan struct{}
+	notify func() // instead of ch, for NotifyCaughtUp
+}
+
+// release lets w go on: w is ready.
+func (w *waiter) release() {
+	if w.notify != nil {
+		w.notify()
+		return
+	}
+	close(w.ch)
 }
 
 // handlers is a copy-on-write list: a delivery iterates over the slice it
@@ -329,6 +339,29 @@ func (d *Dispatcher) WaitCaughtUp(stop <-chan struct{}) bool {
 	return d.wait(w, stop)
 }
 
+// NotifyCaughtUp calls notify once the handlers have caught up, as
+// [Dispatcher.WaitCaughtUp] waits for: at once, on the calling goroutine,
+// if they have, otherwise later, from the Run goroutine, with the
+// dispatcher's lock held (notify must not block or call the dispatcher;
+// a transport sends itself a token). It returns false, and never calls
+// notify, if the dispatcher is closed. It never blocks.
+func (d *Dispatcher) NotifyCaughtUp(notify func()) bool {
+	caughtUp := func() bool { return d.events <= d.limits.Events/2 && d.bytes <= d.limits.Bytes/2 }
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return false
+	}
+	if !caughtUp() {
+		d.waiters = append(d.waiters, &waiter{ready: caughtUp, notify: notify})
+		d.mu.Unlock()
+		return true
+	}
+	d.mu.Unlock()
+	notify()
+	return true
+}
+
 // wait waits for w, stop or Close, and removes w if it gave up.
 func (d *Dispatcher) wait(w *waiter, stop <-chan struct{}) bool {
 	select {
@@ -393,10 +426,7 @@ func (d *Dispatcher) Run() {
 		d.mu.Lock()
 		for len(d.queue) == 0 && len(d.front) == 0 && !d.closed {
 			d.mu.Unlock()
-			select {
-			case <-d.wake:
-			case <-d.done:
-			}
+			<-d.wake // Close signals it too: a select would link runtime.selectgo into every bundle
 			d.mu.Lock()
 		}
 		if d.closed {
@@ -457,6 +487,7 @@ func (d *Dispatcher) Close() {
 		d.isEnded = true
 		close(d.ended)
 	}
+	d.signal() // Run returns
 }
 
 // Done returns a channel that is closed when Close is called.
@@ -754,7 +785,7 @@ func (d *Dispatcher) takeLocked(n *notice) {
 	d.bytes -= n.size
 	for i := 0; i < len(d.waiters); {
 		if w := d.waiters[i]; w.ready() {
-			close(w.ch)
+			w.release()
 			d.waiters = slices.Delete(d.waiters, i, i+1)
 			continue
 		}
