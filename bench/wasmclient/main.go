@@ -5,7 +5,9 @@
 // browser's EventSource or through fetch(), and reports to the harness in
 // JavaScript globals. Its query parameters: url (the stream), transport
 // (eventsource or fetch), mode (throughput or latency) and n (events to
-// wait for in throughput mode).
+// wait for in throughput mode), codec (json, the default codec, or fast).
+// The page sets window.benchLoaded once it is ready, and connects when the
+// harness calls window.benchGo().
 //
 // throughput: window.benchResult = {n, first, last}, the performance.now()
 // of the first and the n-th event's handler call.
@@ -31,7 +33,12 @@ type Tick struct {
 	Pad string `json:"pad"`
 }
 
-var tick = schema.Define[Tick]("tick")
+// tick decodes with the default codec (encoding/json), tickFast with
+// schema.FlatJSON: the same events, the same wire format.
+var (
+	tick     = schema.Define[Tick]("tick")
+	tickFast = schema.Define[Tick]("tick", schema.WithCodec(schema.FlatJSON[Tick]()))
+)
 
 func main() {
 	global := js.Global()
@@ -39,6 +46,18 @@ func main() {
 	perf := global.Get("performance")
 	origin := perf.Get("timeOrigin").Float()
 	report := func(msg string) { global.Set("benchError", msg) }
+
+	start := make(chan struct{})
+	var once bool
+	global.Set("benchGo", js.FuncOf(func(js.Value, []js.Value) any {
+		if !once {
+			once = true
+			close(start)
+		}
+		return nil
+	}))
+	global.Set("benchLoaded", true)
+	<-start
 
 	if q.Get("transport") == "raw" {
 		raw(q, perf, origin)
@@ -53,6 +72,10 @@ func main() {
 		report(err.Error())
 		return
 	}
+	ev := tick
+	if q.Get("codec") == "fast" {
+		ev = tickFast
+	}
 	src.OnOpen(func() { global.Set("benchReady", true) })
 	src.OnError(func(err error) { global.Set("benchLastError", err.Error()) })
 	switch q.Get("mode") {
@@ -61,7 +84,7 @@ func main() {
 		count := 0
 		var first float64
 		var sum uint64
-		wasm.On(src, tick, func(v Tick, _ wasm.Meta) {
+		wasm.On(src, ev, func(v Tick, _ wasm.Meta) {
 			count++
 			sum += v.Seq
 			if count == 1 {
@@ -75,11 +98,10 @@ func main() {
 		})
 	default:
 		lat := global.Get("benchLat")
-		wasm.On(src, tick, func(v Tick, _ wasm.Meta) {
+		wasm.On(src, ev, func(v Tick, _ wasm.Meta) {
 			lat.Call("push", origin+perf.Call("now").Float()-float64(v.T)/1e6)
 		})
 	}
-	global.Set("benchStarted", true)
 	select {}
 }
 
@@ -120,5 +142,4 @@ func raw(q url.Values, perf js.Value, origin float64) {
 		}
 		return nil
 	}))
-	global.Set("benchStarted", true)
 }

@@ -1,17 +1,18 @@
 //go:build js && wasm
 
 // Command client is the smallest program that uses the wasm package (Open
-// and one typed handler), for its size budget: it may add at most 250 KB
-// of brotli over wasm/internal/sizecheck/hello. Measure both with
+// and one typed handler, the default codec), for its size budget: it may
+// add at most 100 KiB of brotli over wasm/internal/sizecheck/hello, a JSON
+// hello world. The other programs here are client with one more thing:
+// fast (schema.FlatJSON), registry (wasm.WithRegistry, the fingerprint)
+// and shared (wasm.WithShared). Scenario 8 of the benchmark harness builds
+// and measures them all (make bench BENCHFLAGS=-scenario=browser, table
+// 8c); by hand:
 //
 //	for p in hello client; do
-//		GOOS=js GOARCH=wasm go build -trimpath -ldflags=-s -o /tmp/$p.wasm ./wasm/internal/sizecheck/$p
-//		gzip -9 -k -f /tmp/$p.wasm; brotli -q 11 -k -f /tmp/$p.wasm
-//		stat -c '%n %s' /tmp/$p.wasm /tmp/$p.wasm.gz /tmp/$p.wasm.br
+//		GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o /tmp/$p.wasm ./wasm/internal/sizecheck/$p
 //	done
-//
-// With Go 1.26.8 the client adds about 187 KB of brotli (hello 646 KB,
-// client 832 KB).
+//	go run ./web/cmd/precompress /tmp/hello.wasm /tmp/client.wasm
 package main
 
 import (
