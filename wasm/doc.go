@@ -212,6 +212,77 @@
 //     why, and a second 401 in a row, or a 403, fails the stream: it never
 //     goes on without the credentials the server asked for.
 //
+// # One connection for all tabs
+//
+// A browser opens at most six HTTP/1.1 connections to an origin, across
+// all its tabs: the seventh tab of an application that streams waits for
+// a connection and shows nothing, and every tab costs the server a stream.
+// With [WithShared], the sources of one name that read one URL, in all
+// the tabs of the page's origin, share one connection:
+//
+//	src, err := wasm.Open("/events?topic=prices", wasm.WithShared("prices"))
+//
+// Each source behaves as if it had the connection itself: its handlers get
+// every event, in order, with the ID and [Meta] it came with; its
+// ReadyState, LastEventID and open, error, reset and schema-mismatch
+// callbacks follow the shared stream (each source checks the hello's
+// fingerprint against its own registry).
+//
+//   - Election. Every source asks for an exclusive Web Lock named after
+//     its name and URL. The tab that holds it reads the stream with its own
+//     transport; the others wait in the lock's queue.
+//   - Relay. The holder posts what its connection delivers on a
+//     BroadcastChannel of the same name, in batches: everything that
+//     arrived before its event loop was free again goes in one message, in
+//     a compact binary form (an event of a sequence costs its type, its
+//     data and three or four bytes), so a burst costs a few messages, and a
+//     single event goes out at once.
+//   - Joining. A source that opens while others stream gets the group's
+//     state at once (open, the last error, the hello) and what comes after
+//     it joined. With [WithLastEventID], it gets what came after its
+//     cursor: from the holder, which keeps the last 1024 events (1 MiB, and
+//     no more than its [Limits]), or, for an older cursor, from a
+//     connection of its own, which it closes once it has caught up with
+//     the group. A source whose handlers fall a whole [Limits] behind
+//     catches up the same way.
+//   - Takeover. When the holding tab closes, the browser releases its lock
+//     and the next source takes over: it connects from the last event ID
+//     it handed its handlers, and skips, by ssekit's IDs, what the new
+//     connection replays that others had already; no source misses or
+//     repeats an event, and none sees a reset. A frozen tab keeps its
+//     locks, so a holder hands over when its page is about to be frozen
+//     (the freeze event), and a source that has heard nothing from the
+//     holder (it says it is alive every second) for three of the server's
+//     heartbeat intervals, and at least three seconds, takes the lock from
+//     it (the lock's steal): a tab that hangs, or froze without a word. A
+//     holder that finds its event loop stood still that long steps down
+//     without relaying what it read meanwhile.
+//
+// The limits:
+//
+//   - The Web Locks API exists only in secure contexts: HTTPS, and
+//     http://localhost or 127.0.0.1 while developing. Elsewhere, and in
+//     browsers without BroadcastChannel, each source reads the stream on a
+//     connection of its own, as without the option.
+//   - The holder reads the stream with its own options (transport,
+//     request, credentials): give the sources of one name the same ones, or
+//     different names. Sources of another name or URL never mix, nor do
+//     those of other browser profiles or private windows, nor pages built
+//     with a version of this package that relays differently.
+//   - Ordering what the connections deliver across a takeover, and
+//     catching up through the holder, need ssekit's event IDs
+//     ("<epoch>-<seq>"). Other servers' IDs are compared for equality
+//     only: a source that cannot tell where it is then reads the stream
+//     on a connection of its own from its last event ID, until that
+//     connection meets the group's.
+//   - A holder that hangs is replaced only after the silence: with the
+//     server's default heartbeat of 15 s, 45 s. A hidden tab whose timers
+//     the browser slows notices later; a visible one on time.
+//   - Every tab of the group receives every batch, whether or not its
+//     handlers want its events, and the holder's page does the reading for
+//     all. Sharing adds about 57 KB of gzip to a bundle that uses it, and
+//     nothing to one that does not.
+//
 // # Memory
 //
 // Events wait for the handlers in a queue bounded by [Limits] (see

@@ -28,6 +28,12 @@
 //     (once, after a 401), and [ReasonText] reads the server's reason;
 //   - [NativeURL] puts a native source's position and its request for
 //     heartbeat events in the URL, which is all a new EventSource can send;
+//   - [Group] is the logic of a source whose connection the tabs of an
+//     origin share (the wasm package's WithShared): which tab holds the
+//     connection, what it relays and in what batches, how a tab that joins
+//     or falls behind catches up, and when another takes over, ordering
+//     what the connections deliver by ssekit's event IDs; a [Dispatcher]
+//     with a tap hands it what a connection posts ([Notice]);
 //   - [ReadyState] is EventSource.readyState.
 //
 // Applications use the wasm package, which re-exports what they need

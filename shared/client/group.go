@@ -115,8 +115,8 @@ type GroupConfig struct {
 // the next member in the lock's queue takes over: it connects from its own
 // position, the last ID it handed its dispatcher, and starts a new term,
 // numbered after any it saw. Members ahead of it skip what its connection
-// replays, by comparing ssekit's IDs (see position); so no member misses or
-// repeats an event, and none sees a reset. A holder that is frozen keeps
+// replays, by comparing ssekit's IDs; so no member misses or repeats an
+// event, and none sees a reset. A holder that is frozen keeps
 // the lock: a member that has heard nothing from it for
 // [WatchdogIntervals] heartbeat intervals (the server's, at least
 // [GroupBeat]) steals the lock. A holder steps down when it is about to be
@@ -136,7 +136,8 @@ type GroupConfig struct {
 // stops taking batches and catches up the same way once they are done.
 //
 // A Group is not safe for concurrent use: one goroutine calls its
-// methods, each with the time of the call.
+// methods, each with the time of the call on a monotonic clock of the
+// caller's (a time.Duration since any start).
 type Group struct {
 	cfg GroupConfig
 	io  GroupIO

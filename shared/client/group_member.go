@@ -317,16 +317,23 @@ func (g *Group) Own(n Notice, now time.Duration) {
 }
 
 // trySwitch goes back to the group once the member's own connection has
-// reached the first held batch.
+// reached the position a held batch starts from; what was held before
+// that batch came before it.
 func (g *Group) trySwitch() {
-	if g.mode != modeOwn || len(g.held) == 0 {
+	if g.mode != modeOwn {
 		return
 	}
-	first := g.held[0]
-	if from := batchFrom(first); from != g.pos && !atOrBefore(from, g.pos) {
-		return
+	for i, m := range g.held {
+		if from := batchFrom(m); from == g.pos || atOrBefore(from, g.pos) {
+			for _, old := range g.held[:i] {
+				g.heldEvents -= len(old.entries)
+				g.heldSize -= msgSize(old)
+			}
+			g.held = g.held[i:]
+			g.rejoin(m.holder(), m.n)
+			return
+		}
 	}
-	g.rejoin(first.holder(), first.n)
 }
 
 // rejoin closes the member's own connection and follows term t from its
