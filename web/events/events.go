@@ -37,9 +37,12 @@ type Presence struct {
 	Online []string `json:"online"` // everyone connected now, sorted
 }
 
-// The demo's events.
+// The demo's events. Price ticks come many times a second, so they decode
+// with schema.FlatJSON, which reads and writes the same JSON as the
+// default codec several times faster in the page; the rare chat and
+// presence events keep the default, which costs no code of its own.
 var (
-	PriceTick = schema.Define[Price]("price.tick")
+	PriceTick = schema.Define[Price]("price.tick", schema.WithCodec(schema.FlatJSON[Price]()))
 	Chat      = schema.Define[ChatMessage]("chat.message")
 	Join      = schema.Define[Presence]("presence.join")
 	Leave     = schema.Define[Presence]("presence.leave")
