@@ -54,9 +54,16 @@ type conn struct {
 const (
 	// slowDrain: a pooled write that took longer, and longer than
 	// slowFrame for each of its frames (a backlog is written at once, and
-	// quickly), hands the stream to its own goroutine.
-	slowDrain = time.Millisecond
+	// quickly), hands the stream to its own goroutine. It is longer than
+	// the scheduler's time slice (10 ms): a worker that another goroutine
+	// preempted, which on a busy core is common, did not find a slow
+	// client, and a stream moved to its own goroutine for nothing costs a
+	// wake-up per event.
+	slowDrain = 25 * time.Millisecond
 	slowFrame = 20 * time.Microsecond
+	// fastDrain: an own goroutine's write that took less, of one frame at
+	// most, gives the stream back to the pool.
+	fastDrain = 2 * time.Millisecond
 )
 
 func newConn(s *Server, w http.ResponseWriter, body *bodyTracker) *conn {
@@ -169,7 +176,7 @@ func (c *conn) drainOwn() error {
 	sc := c.s.scratch()
 	n, err := c.drainLocked(start, sc)
 	putScratch(sc)
-	back := err == nil && n <= 1 && nanotime()-start < int64(slowDrain)/10 && c.pooled()
+	back := err == nil && n <= 1 && nanotime()-start < int64(fastDrain) && c.pooled()
 	if back {
 		c.own.Store(false)
 	}

@@ -14,35 +14,39 @@ import (
 //
 // A stream is on the ready queue at most once (conn.scheduled), so the
 // queue holds at most as many entries as there are streams. A worker that
-// is stuck in a write, which a client that stops reading can cause until
-// the watchdog ends it, must not stall the others: when every worker has
-// been busy on one stream for longer than stallAfter, schedule starts one
-// more, up to maxWorkers. Extra workers leave once the queue is empty, and
+// is stuck in a write (a client whose socket is full: briefly, for a
+// client that reads slowly, or until the watchdog ends it, for one that
+// stopped) must not stall the others: when every worker has stayed on one
+// stream while stallTicks streams were scheduled, schedule starts one
+// more, up to maxWorkers. Counting schedules rather than reading the
+// clock keeps the check cheap enough for every schedule. Extra workers leave once the queue is empty, and
 // every worker leaves after idleExit with nothing to do, so that a Server
 // with no streams runs no goroutine.
 type pool struct {
 	ready   chan *conn
 	mu      sync.Mutex // guards starting workers
 	running atomic.Int32
-	checks  atomic.Uint32
+	ticks   atomic.Uint64 // schedules so far
 	base    int32
 	slots   [maxWorkers]slot
 }
 
-// slot is one worker's place: in use, and since when it has been writing
-// one stream (0 while it waits). Padded to a cache line.
+// slot is one worker's place: in use, the tick (p.ticks+1) at which it
+// began writing one stream (0 while it waits), and since when (for the
+// watchdog). Padded to a cache line.
 type slot struct {
 	used             atomic.Bool
+	busyTick         atomic.Uint64
 	busySince        atomic.Int64
 	delivered, bytes atomic.Uint64 // what its workers wrote, for Stats
-	_                [32]byte
+	_                [24]byte
 }
 
 const (
-	maxWorkers  = 64
-	stallSample = 16
-	stallAfter  = 2 * time.Millisecond
-	idleExit    = time.Second
+	maxWorkers = 64
+	stallTicks = 32
+	stallAfter = 2 * time.Millisecond
+	idleExit   = time.Second
 )
 
 func newPool(capacity int) *pool {
@@ -64,33 +68,46 @@ func (p *pool) schedule(c *conn) {
 		c.signal()
 		return
 	}
-	// Reading the clock costs as much as the rest of a delivery: look for
-	// stalled workers at one schedule in stallSample (the watchdog looks
-	// too, for streams with little traffic).
-	if n := p.running.Load(); n < p.base || n < maxWorkers && p.checks.Add(1)%stallSample == 0 && p.stalled(n) {
+	tick := p.ticks.Add(1)
+	if n := p.running.Load(); n < p.base || n < maxWorkers && p.stalled(n, tick) {
 		p.start()
 	}
 }
 
-// grow starts a worker if every running one is stalled.
+// grow starts a worker if every running one has been writing one stream
+// for longer than stallAfter: the watchdog's check, for streams with little
+// traffic.
 func (p *pool) grow() {
-	if n := p.running.Load(); n > 0 && n < maxWorkers && p.stalled(n) {
-		p.start()
+	n := p.running.Load()
+	if n == 0 || n >= maxWorkers {
+		return
 	}
+	now, seen := nanotime(), int32(0)
+	for i := range p.slots {
+		sl := &p.slots[i]
+		if !sl.used.Load() {
+			continue
+		}
+		if since := sl.busySince.Load(); since == 0 || now-since < int64(stallAfter) {
+			return
+		}
+		if seen++; seen == n {
+			break
+		}
+	}
+	p.start()
 }
 
-// stalled reports whether every running worker has been writing one
-// stream for longer than stallAfter.
-func (p *pool) stalled(running int32) bool {
-	now := nanotime()
+// stalled reports whether every running worker has stayed on one stream
+// while stallTicks streams were scheduled.
+func (p *pool) stalled(running int32, tick uint64) bool {
 	seen := int32(0)
 	for i := range p.slots {
 		sl := &p.slots[i]
 		if !sl.used.Load() {
 			continue
 		}
-		since := sl.busySince.Load()
-		if since == 0 || now-since < int64(stallAfter) {
+		if busy := sl.busyTick.Load(); busy == 0 || tick-(busy-1) < stallTicks {
 			return false
 		}
 		if seen++; seen == running {
@@ -152,8 +169,10 @@ func (p *pool) work(sl *slot, extra bool) {
 			prev.toOwn()
 		}
 		sl.busySince.Store(now)
+		sl.busyTick.Store(p.ticks.Load() + 1)
 		c.scheduled.Store(false)
 		n := c.drainPooled(now, sc)
+		sl.busyTick.Store(0)
 		sl.busySince.Store(0)
 		prev, prevAt, prevN = c, now, n
 	}
