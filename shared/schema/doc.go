@@ -28,6 +28,15 @@
 // A codec has a Name, which the fingerprint includes, because a server and
 // a client using different codecs cannot read each other.
 //
+// [FlatJSON] is JSON without reflection for each value, for a struct of
+// numbers, strings, booleans, times and slices of them: its output is
+// encoding/json's byte for byte and its Name is "json", so an event can
+// switch between the two without the server or the fingerprint noticing.
+// In a WebAssembly page, where reflection is slow, it decodes a small event
+// several times faster than JSON:
+//
+//	var PriceTick = schema.Define[Price]("price.tick", schema.WithCodec(schema.FlatJSON[Price]()))
+//
 // # Decode errors
 //
 // Data that does not decode gives a [*DecodeError] naming the event and
@@ -41,8 +50,8 @@
 //
 //	var Events = schema.MustRegistry(PriceTick, OrderFilled)
 //
-// Its [Registry.Fingerprint] is a hash of every event's name, codec name and
-// data shape. The shape is the Go type as encoding/json sees it: field names,
+// Its [Registry.Fingerprint] is a hash (128-bit FNV-1a) of every event's
+// name, codec name and data shape. The shape is the Go type as encoding/json sees it: field names,
 // json tags and options, field types, pointers, slices, array lengths and map
 // keys, walked recursively. It leaves out what the wire never sees (names of
 // Go types, unexported fields, fields tagged "-") and takes a type that
