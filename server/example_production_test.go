@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -52,4 +54,39 @@ func ExampleServer_ConfigureHTTP() {
 	// Output:
 	// 200 OK 65536 10s
 	// <nil>
+}
+
+// A hook refuses a stream with an AuthError: the status, the reason the
+// client is shown and the headers, a 401's WWW-Authenticate challenge
+// among them.
+func ExampleUnauthenticated() {
+	broker := server.NewMemoryBroker()
+	defer broker.Close()
+	events := server.New(broker, server.WithAuthorize(func(r *http.Request, topics []string) error {
+		if r.Header.Get("Authorization") != "Bearer secret" {
+			return server.Unauthenticated("sign in to stream", `Bearer realm="app"`)
+		}
+		return nil
+	}))
+	rec := httptest.NewRecorder()
+	events.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/events?topic=news", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"), strings.TrimSpace(rec.Body.String()))
+	// Output:
+	// 401 Bearer realm="app" sign in to stream
+}
+
+// Behind reverse proxies, every user has a proxy's address: ForwardedClient
+// names the proxies whose X-Forwarded-For is trusted, so that the
+// per-client cap applies per user.
+func ExampleForwardedClient() {
+	client := server.ForwardedClient("10.0.0.0/8")
+	r := httptest.NewRequest(http.MethodGet, "/events?topic=news", nil)
+	r.RemoteAddr = "10.1.2.3:4567" // the proxy
+	r.Header.Set("X-Forwarded-For", "203.0.113.9")
+	fmt.Println(client(r))
+	r.RemoteAddr = "198.51.100.7:4567" // not a proxy: the header is anyone's
+	fmt.Println(client(r))
+	// Output:
+	// 203.0.113.9
+	// 198.51.100.7
 }
