@@ -59,7 +59,7 @@ type native struct {
 	onDrain safejs.Func // onmessage of the drain channel
 	js      *queueJS
 	q       *eventQueue     // the current EventSource's, or nil
-	origin  string          // of the current EventSource's events, once known
+	origin  string          // of the current connection's events, once known
 	batch   []sse.Event     // reused by drainLocked
 	types   []string        // the event types listened to, in order
 	typeSet map[string]bool // the same
@@ -239,6 +239,7 @@ func (n *native) handleOpen(this safejs.Value, _ []safejs.Value) any {
 	if !n.currentLocked(this) {
 		return nil
 	}
+	n.origin = "" // a reconnection may have been redirected elsewhere
 	n.wd.Alive()
 	n.waiting = false
 	n.s.setState(StateOpen)
