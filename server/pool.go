@@ -241,8 +241,11 @@ func (s *Server) patrol() {
 			} else if c.beatDue(now, s.cfg.heartbeat, every) {
 				beats = append(beats, c)
 			}
-			if c.mine && time.Duration(now-c.wrote.Load()) > every {
-				c.queue.trim() // idle since the last tick: keep no array
+			// Idle since the last tick: keep no array. (A stream still
+			// subscribing is here too, and may not use its queue: trim
+			// is safe on any queue, and reads nothing adopt writes.)
+			if time.Duration(now-c.wrote.Load()) > every {
+				c.queue.trim()
 			}
 		}
 		s.mu.Unlock()

@@ -56,6 +56,8 @@ func runServer(tb testing.TB, opts *natsserver.Options) *natsserver.Server {
 // when the test ends.
 func connect(tb testing.TB, s *natsserver.Server, opts ...nats.Option) jetstream.JetStream {
 	tb.Helper()
+	// The default, 2 s, is short on a loaded machine.
+	opts = append([]nats.Option{nats.Timeout(timeout)}, opts...)
 	nc, err := nats.Connect(s.ClientURL(), opts...)
 	if err != nil {
 		tb.Fatalf("nats.Connect: %v", err)
