@@ -26,7 +26,7 @@ const insecureHost = "ssekit-insecure.test"
 // browser context (one user: storage, BroadcastChannel, Web Locks and the
 // six HTTP/1.1 connections per origin are theirs together) open the page
 // of internal/sharedpage, which streams a sequence (1, 2, 3, ...) from a
-// Fixture's endpoint with heartbeats every 500 ms.
+// Fixture's endpoint.
 func TestShared(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium")
@@ -93,7 +93,7 @@ func testSharedHolderCloses(t *testing.T, b *browsertest.Browser) {
 	const n = 200
 	url := e.pageURL(stream("close", "close"), "name", "feed")
 	var pages []*browsertest.Page
-	for range 5 {
+	for range 4 {
 		pages = append(pages, openShared(t, u, url))
 	}
 	e.waitOpen(t, 1)
@@ -103,8 +103,7 @@ func testSharedHolderCloses(t *testing.T, b *browsertest.Browser) {
 	closed := time.Now()
 	closeTab(t, b, old)
 	rest := without(pages, old)
-	reqs := e.waitRequests(t, "close", 2, browsertest.DefaultStepTimeout)
-	took := reqs[1].Time.Sub(closed)
+	took := e.requestAfter(t, "close", closed)
 	next := holder(t, rest)
 	t.Logf("holder closed: %s took over in %v (its request reached the server)", next.Name(), took.Round(time.Millisecond))
 	if took > client.DefaultRetry {
@@ -130,7 +129,7 @@ func testSharedHolderFrozen(t *testing.T, b *browsertest.Browser) {
 	const n = 200
 	url := e.pageURL(stream("freeze", "freeze"), "name", "feed")
 	var pages []*browsertest.Page
-	for range 4 {
+	for range 3 {
 		pages = append(pages, openShared(t, u, url))
 	}
 	e.waitOpen(t, 1)
@@ -141,8 +140,7 @@ func testSharedHolderFrozen(t *testing.T, b *browsertest.Browser) {
 	browsertest.Run(old, "freeze", cdpStep(page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: page.SetWebLifecycleStateStateFrozen}))
 	rest := without(pages, old)
 	next := holder(t, rest)
-	reqs := e.waitRequests(t, "freeze", 2, browsertest.DefaultStepTimeout)
-	t.Logf("holder frozen: %s took over in %v", next.Name(), reqs[1].Time.Sub(frozen).Round(time.Millisecond))
+	t.Logf("holder frozen: %s took over in %v", next.Name(), e.requestAfter(t, "freeze", frozen).Round(time.Millisecond))
 	waitValues(t, next, 100)
 	resumed := time.Now()
 	browsertest.Run(old, "resume", cdpStep(page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: page.SetWebLifecycleStateStateActive}))
@@ -168,7 +166,7 @@ func testSharedHolderHangs(t *testing.T, b *browsertest.Browser) {
 	e := newSharedEnv(t)
 	u := b.NewUser(t)
 	const n = 300
-	url := e.pageURL(stream("hang", "hang"), "name", "feed")
+	url := e.pageURL(beatingStream("hang", "hang"), "name", "feed")
 	var pages []*browsertest.Page
 	for range 3 {
 		pages = append(pages, openShared(t, u, url))
@@ -182,8 +180,7 @@ func testSharedHolderHangs(t *testing.T, b *browsertest.Browser) {
 	paused := time.Now()
 	rest := without(pages, old)
 	next := holder(t, rest)
-	reqs := e.waitRequests(t, "hang", 2, browsertest.DefaultStepTimeout)
-	t.Logf("holder hung: %s stole the lock and connected in %v", next.Name(), reqs[1].Time.Sub(paused).Round(time.Millisecond))
+	t.Logf("holder hung: %s stole the lock and connected in %v", next.Name(), e.requestAfter(t, "hang", paused).Round(time.Millisecond))
 	if steals := posts(t, next).Steals; steals == 0 {
 		t.Errorf("%s took over without stealing the lock", next.Name())
 	}
@@ -263,7 +260,7 @@ func testSharedMixed(t *testing.T, b *browsertest.Browser) {
 	const n = 150
 	url := stream("mixed", "mixed")
 	var pages []*browsertest.Page
-	for i := range 4 {
+	for i := range 3 {
 		tr := map[bool]string{false: "native", true: "fetch"}[i%2 == 1]
 		pages = append(pages, openShared(t, u, e.pageURL(url, "name", "feed", "transport", tr)))
 	}
@@ -288,17 +285,20 @@ func testSharedMixed(t *testing.T, b *browsertest.Browser) {
 
 // testSharedNames: sources with different names, or different URLs, never
 // share: two names on one URL and one name on two URLs make three
-// streams, each of which its tabs share.
+// streams, each of which its tabs share; none gets the others' events.
 func testSharedNames(t *testing.T, b *browsertest.Browser) {
 	t.Parallel()
 	e := newSharedEnv(t)
 	u := b.NewUser(t)
 	const n = 50
-	groups := []struct{ name, topic string }{{"a", "names"}, {"b", "names"}, {"a", "names2"}}
+	groups := []struct {
+		name, topic string
+		tabs        int
+	}{{"a", "names", 2}, {"b", "names", 2}, {"a", "names2", 1}}
 	var pages [][]*browsertest.Page
 	for _, g := range groups {
 		var ps []*browsertest.Page
-		for range 2 {
+		for range g.tabs {
 			ps = append(ps, openShared(t, u, e.pageURL(stream(g.topic, g.name+g.topic), "name", g.name)))
 		}
 		pages = append(pages, ps)
@@ -324,7 +324,7 @@ func testSharedFallback(t *testing.T, b *browsertest.Browser) {
 	t.Parallel()
 	e := newSharedEnv(t)
 	u := b.NewUser(t)
-	const tabs, n = 3, 50
+	const tabs, n = 2, 50
 	insecure := *e
 	insecure.base = fmt.Sprintf("http://%s:%s", insecureHost, e.port)
 	url := insecure.pageURL(stream("fallback", "fallback"), "name", "feed")
@@ -352,7 +352,7 @@ func testSharedLateState(t *testing.T, b *browsertest.Browser) {
 	t.Parallel()
 	e := newSharedEnv(t)
 	u := b.NewUser(t)
-	script := `[{"body": "retry: 50\nid: x1-0\nevent: ssekit.hello\ndata: {\"fingerprint\":\"0123456789abcdef\",\"heartbeat\":500}\n\nid: x1-1\nevent: seq\ndata: 1\n\n", "hold": true}]`
+	script := `[{"body": "retry: 50\nid: x1-0\nevent: ssekit.hello\ndata: {\"fingerprint\":\"0123456789abcdef\",\"heartbeat\":15000}\n\nid: x1-1\nevent: seq\ndata: 1\n\n", "hold": true}]`
 	resp, err := http.Post(e.base+"/_fixture/script/stale", "application/json", strings.NewReader(script))
 	if err != nil {
 		t.Fatal(err)
