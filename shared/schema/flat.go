@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unsafe"
 )
@@ -67,6 +66,7 @@ type flatField struct {
 	omit    omitRule
 	goName  string
 	typeStr string
+	typ     reflect.Type // of a time.Time field, for timeAt
 }
 
 type flatKind uint8
@@ -95,11 +95,12 @@ var (
 	isZeroer        = reflect.TypeFor[interface{ IsZero() bool }]()
 )
 
-// timeType is reflect.TypeFor[time.Time](), in a function rather than a
-// variable so that only a bundle that uses FlatJSON links what converting
-// time.Time to an interface keeps (every method of time.Time an interface
-// could call: its formatting, parsing and JSON).
-func timeType() reflect.Type { return reflect.TypeFor[time.Time]() }
+// isTime reports whether t is time.Time. It compares names rather than
+// reflect.TypeFor[time.Time](), which would make time.Time a type used in
+// an interface and keep every method of time.Time that an interface could
+// call (its formatting, parsing and JSON: about 40 KB of brotli) in every
+// bundle that uses FlatJSON.
+func isTime(t reflect.Type) bool { return t.PkgPath() == "time" && t.Name() == "Time" }
 
 func newFlat[T any]() (*flatCodec[T], error) {
 	t := reflect.TypeFor[T]()
@@ -154,6 +155,9 @@ func newFlat[T any]() (*flatCodec[T], error) {
 		if !ok {
 			return fail("field %s is a %v, which FlatJSON does not encode; use JSON", sf.Name, sf.Type)
 		}
+		if k == kindTime {
+			f.typ = ft
+		}
 		if f.kind == kindSlice {
 			if !sliceElem(k, bits) {
 				return fail("field %s is a slice of %v; FlatJSON decodes slices of strings, bools, ints, int64s and float64s", sf.Name, ft)
@@ -163,7 +167,7 @@ func newFlat[T any]() (*flatCodec[T], error) {
 			f.kind = k
 		}
 		f.bits = bits
-		if f.omit&omitZero != 0 && sf.Type != timeType() && (sf.Type.Implements(isZeroer) || reflect.PointerTo(sf.Type).Implements(isZeroer)) {
+		if f.omit&omitZero != 0 && !isTime(sf.Type) && (sf.Type.Implements(isZeroer) || reflect.PointerTo(sf.Type).Implements(isZeroer)) {
 			return fail("field %s has an IsZero method, which omitzero would call", sf.Name)
 		}
 		if _, dup := c.byName[name]; dup {
@@ -180,7 +184,7 @@ func newFlat[T any]() (*flatCodec[T], error) {
 // flatKindOf returns the kind of a field or slice element type, and the
 // bits of a number.
 func flatKindOf(t reflect.Type) (flatKind, int, bool) {
-	if t == timeType() {
+	if isTime(t) {
 		return kindTime, 0, true
 	}
 	if hasOwnJSON(t) {
@@ -212,6 +216,23 @@ func sliceElem(k flatKind, bits int) bool {
 		return bits == 64
 	}
 	return false
+}
+
+// jsonTime is what FlatJSON asks of a time.Time field: the methods
+// encoding/json and its omitzero call.
+type jsonTime interface {
+	UnmarshalJSON([]byte) error
+	AppendText([]byte) ([]byte, error)
+	IsZero() bool
+}
+
+// timeAt returns the time.Time of type t at p. It goes through reflection
+// rather than calling time.Time's methods, so that a bundle whose events
+// have no time links none of time's parsing and formatting (about 40 KB
+// of brotli): a method that the program never calls directly is kept only
+// for the types it may be called on, here those of the fields.
+func timeAt(t reflect.Type, p unsafe.Pointer) jsonTime {
+	return reflect.NewAt(t, p).Interface().(jsonTime)
 }
 
 // hasOwnJSON reports whether encoding/json would hand values of t to

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
-	"time"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -161,7 +160,19 @@ func (d *flatDecoder) key() ([]byte, bool) {
 
 // field decodes the value of f into the field at p.
 func (d *flatDecoder) field(f *flatField, p unsafe.Pointer) bool {
-	if f.kind != kindSlice {
+	switch f.kind {
+	case kindTime:
+		if d.literal("null") { // time.Time's UnmarshalJSON does nothing with it
+			return true
+		}
+		// encoding/json hands the raw string to time.Time's UnmarshalJSON.
+		start := d.i
+		if !d.skipString() {
+			return false
+		}
+		return timeAt(f.typ, p).UnmarshalJSON(d.data[start:d.i]) == nil
+	case kindSlice:
+	default:
 		return d.value(f.kind, f.bits, p)
 	}
 	switch f.elem {
@@ -297,13 +308,6 @@ func (d *flatDecoder) value(k flatKind, bits int, p unsafe.Pointer) bool {
 			*(*float64)(p) = f
 		}
 		return true
-	case kindTime:
-		// encoding/json hands the raw string to time.Time's UnmarshalJSON.
-		start := d.i
-		if !d.skipString() {
-			return false
-		}
-		return (*time.Time)(p).UnmarshalJSON(d.data[start:d.i]) == nil
 	}
 	return false
 }

@@ -3,7 +3,6 @@ package schema
 import (
 	"math"
 	"strconv"
-	"time"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -27,9 +26,17 @@ func (c *flatCodec[T]) appendStruct(b []byte, p unsafe.Pointer) ([]byte, bool) {
 		first = false
 		b = append(b, f.key...)
 		var ok bool
-		if f.kind == kindSlice {
+		switch f.kind {
+		case kindSlice:
 			b, ok = f.appendSlice(b, fp)
-		} else {
+		case kindTime:
+			b = append(b, '"')
+			var err error
+			if b, err = timeAt(f.typ, fp).AppendText(b); err != nil {
+				return b, false
+			}
+			b, ok = append(b, '"'), true
+		default:
 			b, ok = appendValue(b, f.kind, f.bits, fp)
 		}
 		if !ok {
@@ -49,7 +56,7 @@ func (f *flatField) omitted(p unsafe.Pointer) bool {
 		s := (*[]byte)(p) // only the header is read
 		return f.omit&omitZero != 0 && *s == nil || f.omit&omitEmpty != 0 && len(*s) == 0
 	case kindTime:
-		return f.omit&omitZero != 0 && (*time.Time)(p).IsZero()
+		return f.omit&omitZero != 0 && timeAt(f.typ, p).IsZero()
 	case kindBool:
 		return !*(*bool)(p)
 	case kindString:
@@ -95,8 +102,6 @@ func elemSize(k flatKind, bits int) uintptr {
 		return unsafe.Sizeof("")
 	case kindBool:
 		return 1
-	case kindTime:
-		return unsafe.Sizeof(time.Time{})
 	}
 	return uintptr(bits / 8)
 }
@@ -117,13 +122,6 @@ func appendValue(b []byte, k flatKind, bits int, p unsafe.Pointer) ([]byte, bool
 			return appendFloat(b, float64(*(*float32)(p)), 32)
 		}
 		return appendFloat(b, *(*float64)(p), 64)
-	case kindTime:
-		b = append(b, '"')
-		b, err := (*time.Time)(p).AppendText(b)
-		if err != nil {
-			return b, false
-		}
-		return append(b, '"'), true
 	}
 	return b, false
 }
