@@ -100,12 +100,15 @@ func runFanout(ctx context.Context, c *config) error {
 	return nil
 }
 
+// fmtN writes n with its thousands grouped: 19,000; 1,000,000.
 func fmtN(n int) string {
-	switch {
-	case n >= 1000 && n%1000 == 0:
-		return fmt.Sprintf("%d,000", n/1000)
+	if n < 0 {
+		return "-" + fmtN(-n)
 	}
-	return fmt.Sprint(n)
+	if n < 1000 {
+		return fmt.Sprint(n)
+	}
+	return fmtN(n/1000) + fmt.Sprintf(",%03d", n%1000)
 }
 
 type fanoutResult struct {
