@@ -60,12 +60,16 @@ func (r *recorder) table(name string) *table {
 	return t
 }
 
+// row returns t's row for metric, creating it. A row created by Text
+// takes the unit and direction of the first figure added to it.
 func (t *table) row(metric, unit string, better direction) *row {
 	rw := t.rowBy[metric]
 	if rw == nil {
 		rw = &row{metric: metric, unit: unit, better: better, vals: make(map[string]map[int]float64), texts: make(map[string][]string)}
 		t.rowBy[metric] = rw
 		t.rows = append(t.rows, rw)
+	} else if rw.unit == "" && rw.better == neither && len(rw.vals) == 0 {
+		rw.unit, rw.better = unit, better
 	}
 	return rw
 }
