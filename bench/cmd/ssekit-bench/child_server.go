@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +28,7 @@ import (
 
 type serverCmd struct {
 	Cmd  string  `json:"cmd"`
-	Rate float64 `json:"rate,omitempty"` // start: events per second
+	Rate float64 `json:"rate,omitempty"` // start, warm: events per second (warm: 20 when 0)
 	GC   bool    `json:"gc,omitempty"`   // usage: collect garbage first
 	Path string  `json:"path,omitempty"` // heapprofile: where to write it
 }
@@ -42,12 +44,21 @@ type serverReply struct {
 	Pub       stats.Summary `json:"pub"`
 	Elapsed   time.Duration `json:"elapsed,omitempty"`
 	Stuck     time.Duration `json:"stuck,omitempty"` // how long the publish in progress has been running
+	First     uint64        `json:"first,omitempty"` // seq of the run's first event
+	Last      uint64        `json:"last,omitempty"`  // seq of the last event handed to the library (0: none)
 
 	// usage
 	CPU        time.Duration `json:"cpu,omitempty"`
 	HeapInuse  uint64        `json:"heap_inuse,omitempty"`
 	StackInuse uint64        `json:"stack_inuse,omitempty"`
 	Goroutines int           `json:"goroutines,omitempty"`
+	RSS        uint64        `json:"rss,omitempty"`
+	Writes     uint64        `json:"writes,omitempty"` // write system calls so far
+
+	// conns: the http.Server's connections so far.
+	Accepted int64 `json:"accepted,omitempty"`
+	Served   int64 `json:"served,omitempty"` // requests read: the handler has the connection
+	Closed   int64 `json:"closed,omitempty"`
 
 	Stats map[string]uint64 `json:"stats,omitempty"`
 }
@@ -77,7 +88,8 @@ func childServer(args []string) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/events", srv.Handler())
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	var cc connCount
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil, ConnState: cc.track}
 	go hs.Serve(ln)
 
 	out := json.NewEncoder(os.Stdout)
@@ -93,9 +105,9 @@ func childServer(args []string) {
 		var r serverReply
 		switch cmd.Cmd {
 		case "warm":
-			p.start(0)
+			p.start(cmd.Rate, false)
 		case "start":
-			p.start(cmd.Rate)
+			p.start(cmd.Rate, true)
 		case "mark":
 			r = p.report(false)
 		case "stop":
@@ -107,7 +119,9 @@ func childServer(args []string) {
 			}
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
-			r = serverReply{CPU: cpu.Self(), HeapInuse: m.HeapInuse, StackInuse: m.StackInuse, Goroutines: runtime.NumGoroutine()}
+			r = serverReply{CPU: cpu.Self(), HeapInuse: m.HeapInuse, StackInuse: m.StackInuse, Goroutines: runtime.NumGoroutine(), RSS: rss(), Writes: writeCalls()}
+		case "conns":
+			r = serverReply{Accepted: cc.accepted.Load(), Served: cc.served.Load(), Closed: cc.closed.Load()}
 		case "stats":
 			r.Stats = srv.Stats()
 		case "heapprofile": // for looking into the idle-memory figures by hand
@@ -144,25 +158,28 @@ type publisher struct {
 	missed  *atomic.Uint64
 	since   time.Time
 	inPub   *atomic.Int64 // start of the publish in progress, Unix ns; 0 when none
+	first   uint64        // seq of the run's first event
+	last    *atomic.Uint64
 	seq     uint64
 }
 
-// start starts publishing rate events per second; rate 0 is the warm-up:
-// an event every 50ms with no send time.
-func (p *publisher) start(rate float64) {
+// start starts publishing rate events per second (20 when 0), with send
+// times when timed; the warm-up's events have none.
+func (p *publisher) start(rate float64, timed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped != nil {
 		p.stopped.Store(true)
 	}
-	stopped, hist, n, missed, inPub := new(atomic.Bool), new(stats.Hist), new(atomic.Uint64), new(atomic.Uint64), new(atomic.Int64)
-	p.stopped, p.hist, p.n, p.missed, p.inPub, p.since = stopped, hist, n, missed, inPub, time.Now()
+	stopped, hist, n, missed, inPub, last := new(atomic.Bool), new(stats.Hist), new(atomic.Uint64), new(atomic.Uint64), new(atomic.Int64), new(atomic.Uint64)
+	p.stopped, p.hist, p.n, p.missed, p.inPub, p.last, p.since = stopped, hist, n, missed, inPub, last, time.Now()
 	interval := 50 * time.Millisecond
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
 	}
 	seq := p.seq
 	p.seq += 1 << 40 // a fresh range of sequence numbers for each run
+	p.first = seq + 1
 	go func() {
 		start := time.Now()
 		for i := int64(0); !stopped.Load(); i++ {
@@ -183,12 +200,13 @@ func (p *publisher) start(rate float64) {
 			seq++
 			t := time.Now()
 			var payload []byte
-			if rate > 0 {
+			if timed {
 				payload = wire.TimedPayload(seq, due.UnixNano(), t.UnixNano())
 			} else {
 				payload = wire.Payload(seq, 0)
 			}
 			inPub.Store(t.UnixNano())
+			last.Store(seq)
 			err := p.srv.Publish(payload)
 			inPub.Store(0)
 			if err != nil {
@@ -212,7 +230,7 @@ func (p *publisher) report(stop bool) serverReply {
 	if stop {
 		p.stopped.Store(true)
 	}
-	r := serverReply{Published: p.n.Swap(0), Missed: p.missed.Swap(0), Elapsed: time.Since(p.since)}
+	r := serverReply{Published: p.n.Swap(0), Missed: p.missed.Swap(0), Elapsed: time.Since(p.since), First: p.first, Last: p.last.Load()}
 	r.Pub = p.hist.Summary()
 	if t := p.inPub.Load(); t != 0 {
 		r.Stuck = time.Since(time.Unix(0, t))
@@ -236,4 +254,50 @@ func (l sndbufListener) Accept() (net.Conn, error) {
 	}
 	_ = c.SetWriteBuffer(l.size)
 	return c, nil
+}
+
+// connCount counts an http.Server's connections through its ConnState
+// hook, which costs an atomic add per change of state, never per event.
+type connCount struct{ accepted, served, closed atomic.Int64 }
+
+func (cc *connCount) track(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		cc.accepted.Add(1)
+	case http.StateActive:
+		cc.served.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		cc.closed.Add(1)
+	}
+}
+
+// rss returns the process's resident set size from /proc/self/statm, or 0.
+func rss() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+// writeCalls returns the process's write system calls so far (syscw in
+// /proc/self/io), which, against the events delivered, says how many
+// frames a library coalesces into one write. 0 when unknown.
+func writeCalls() uint64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "syscw: "); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

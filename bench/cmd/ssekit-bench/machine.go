@@ -35,7 +35,7 @@ func header(c *config, start time.Time, elapsed time.Duration, load0 string) str
 	fmt.Fprintf(&b, "| Run | %s, %s, %d rounds, %v |\n", start.UTC().Format("2006-01-02 15:04 MST"), mode, c.rounds, elapsed.Round(time.Second))
 	pin := "no (taskset not found or one CPU)"
 	if c.taskset != "" {
-		pin = "server process on CPU 0, load generator on CPU 1 (`taskset -c`), GOMAXPROCS=1 each"
+		pin = "server process on CPU 0, load generators on CPU 1 (`taskset -c`), GOMAXPROCS=1 each"
 	}
 	fmt.Fprintf(&b, "| Loopback pinning | %s |\n", pin)
 	fmt.Fprintf(&b, "| Load average (1, 5, 15 min) | at start %s; at end %s |\n\n", load0, loadAvg())

@@ -60,6 +60,7 @@ var scenarios = []scenario{
 	{"replay", "6. Replay and retention", runReplay},
 	{"decode", "7. Decode", runDecode},
 	{"browser", "8. Browser", runBrowser},
+	{"many", manyTable, runMany},
 }
 
 func main() {

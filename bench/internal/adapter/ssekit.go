@@ -11,9 +11,11 @@ import (
 
 // SSEKit drives ssekit: a [server.MemoryBroker] and a [server.Server], with
 // the connection caps off (every benchmark client comes from 127.0.0.1,
-// past the default per-IP cap of 256) and logging discarded. Everything
-// else keeps its default: queue limits, write timeout, heartbeat, and the
-// broker's retention of 10,000 events (it always retains).
+// past [server.DefaultMaxPerClient], and the many-streams scenario holds
+// 19,000 streams, past [server.DefaultMaxConnections]) and logging
+// discarded. Everything else keeps its default: queue limits, write
+// timeout, heartbeat, and the broker's retention of 10,000 events (it
+// always retains).
 type SSEKit struct{}
 
 func (SSEKit) Name() string { return "ssekit" }

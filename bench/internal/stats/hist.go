@@ -99,6 +99,47 @@ func (h *Hist) Reset() {
 	h.max.Store(0)
 }
 
+// Snapshot is a histogram's content in a form that crosses a process
+// boundary as JSON, so that the histograms of several load generators can
+// be merged into one before taking quantiles (quantiles of the parts do not
+// combine).
+type Snapshot struct {
+	Counts []uint64      `json:"counts,omitempty"` // per bucket, without the trailing empty ones
+	Max    time.Duration `json:"max,omitempty"`
+}
+
+// Snapshot returns the histogram's content. Records that race with it may
+// be left out.
+func (h *Hist) Snapshot() Snapshot {
+	s := Snapshot{Max: h.Max()}
+	for i := range h.counts {
+		if c := h.counts[i].Load(); c != 0 {
+			for len(s.Counts) < i {
+				s.Counts = append(s.Counts, 0)
+			}
+			s.Counts = append(s.Counts, c)
+		}
+	}
+	return s
+}
+
+// Merge adds the durations of s to the histogram, as if they had been
+// recorded in it. Counts past the histogram's buckets are ignored.
+func (h *Hist) Merge(s Snapshot) {
+	for i, c := range s.Counts[:min(len(s.Counts), nBuckets)] {
+		if c != 0 {
+			h.counts[i].Add(c)
+			h.n.Add(c)
+		}
+	}
+	for {
+		m := h.max.Load()
+		if int64(s.Max) <= m || h.max.CompareAndSwap(m, int64(s.Max)) {
+			break
+		}
+	}
+}
+
 // Summary is what reports show of a histogram.
 type Summary struct {
 	N   uint64        `json:"n"`

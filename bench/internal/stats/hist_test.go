@@ -39,3 +39,27 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("Max() = %v; want 1s", got)
 	}
 }
+
+func TestMerge(t *testing.T) {
+	t.Parallel()
+	var all, a, b, merged Hist
+	for i := 1; i <= 1000; i++ {
+		d := time.Duration(i*i) * time.Microsecond
+		all.Record(d)
+		if i%3 == 0 {
+			a.Record(d)
+		} else {
+			b.Record(d)
+		}
+	}
+	merged.Merge(a.Snapshot())
+	merged.Merge(b.Snapshot())
+	if got, want := merged.Summary(), all.Summary(); got != want {
+		t.Errorf("Merge(a), Merge(b): Summary() = %+v; want %+v", got, want)
+	}
+	var empty Hist
+	empty.Merge(Snapshot{})
+	if got := empty.Summary(); got != (Summary{}) {
+		t.Errorf("Merge(Snapshot{}): Summary() = %+v; want the zero Summary", got)
+	}
+}

@@ -98,6 +98,18 @@ func SendTimes(b []byte) (t, c int64, ok bool) {
 	return t, c, true
 }
 
+// Seq returns the payload's seq in block b, or false. It is ParseFrame for
+// the hot path of the load generator's check that every event arrives
+// once, in order.
+func Seq(b []byte) (uint64, bool) {
+	i := bytes.Index(b, seqKey)
+	if i < 0 {
+		return 0, false
+	}
+	v, j := digits(b, i+len(seqKey))
+	return uint64(v), j >= 0
+}
+
 func digits(b []byte, i int) (int64, int) {
 	start := i
 	var v int64

@@ -32,6 +32,12 @@ func TestTimedPayload(t *testing.T) {
 	if !ok || due != 1732160000123456789 || call != 1732160000223456789 {
 		t.Fatalf("SendTimes(%q) = %d, %d, %v; want both times", p, due, call, ok)
 	}
+	if seq, ok := Seq([]byte("data: " + string(p) + "\n")); !ok || seq != 7 {
+		t.Fatalf("Seq(%q) = %d, %v; want 7, true", p, seq, ok)
+	}
+	if seq, ok := Seq([]byte(":\n")); ok {
+		t.Fatalf("Seq(%q) = %d, %v; want false", ":\n", seq, ok)
+	}
 	due, call, ok = SendTimes(Payload(7, 42))
 	if !ok || due != 42 || call != 42 {
 		t.Fatalf("SendTimes(Payload(7, 42)) = %d, %d, %v; want 42, 42, true", due, call, ok)
