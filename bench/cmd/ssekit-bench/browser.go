@@ -180,6 +180,7 @@ func runBrowser(ctx context.Context, c *config) error {
 	if err != nil {
 		return err
 	}
+	rec.Intro(browserTable, "") // the tables in the order of their numbers
 	bundleSizes(c, filepath.Dir(mod))
 	sizeCheck(ctx, c, filepath.Dir(mod))
 
@@ -238,7 +239,7 @@ func runBrowser(ctx context.Context, c *config) error {
 	rec.Intro(browserTable, fmt.Sprintf("Headless Chromium (browsertest.NewBrowser), one tab per measurement, against an ssekit server in this process. \"js\" is a page "+
 		"with no wasm: EventSource and JSON.parse. \"ssekit\" is a page running bench/wasmclient, built by the harness with GOOS=js GOARCH=wasm: wasm.Open and "+
 		"wasm.On decoding each event into a Go struct with the default codec (schema.JSON, encoding/json), through the browser's EventSource, and \"ssekit (fetch)\" the same through wasm.WithFetch (fetch() and "+
-		"the Go sse.Decoder); \"fast codec\" is the same with the event defined WithCodec(schema.FastJSON[Tick]()). \"Go wasm, no ssekit\" is the same wasm program receiving the events through a bare syscall/js.FuncOf "+
+		"the Go sse.Decoder); \"fast codec\" is the same with the event defined WithCodec(schema.FlatJSON[Tick]()). \"Go wasm, no ssekit\" is the same wasm program receiving the events through a bare syscall/js.FuncOf "+
 		"listener on an EventSource and decoding them with encoding/json: a Go callback per event. Throughput: %s events (100-byte JSON) are published before the page connects and replayed to it in one burst (the page passes "+
 		"lastEventId); the figure is events over the time between the first and the last handler call, and the main thread's CPU time per event is the page's TaskDuration "+
 		"(DevTools protocol, Performance domain, thread ticks) from just before the page connects to the last handler call, divided by the events: the cost to the page whatever else the machine runs. "+
