@@ -80,13 +80,20 @@
 // one flush.
 //
 // A stream leaves the writers for its own goroutine (the request's) while
-// it is slow: when a write took longer than a millisecond (a backlog
-// written at once is not slow), its own goroutine waits out the next ones,
-// so that a slow client holds up no other. It starts there too, for the hello and any replay, and
-// goes back to the writers once it has caught up. Should every writer be
-// stuck in a write at once, another one starts. The same path serves every
-// kind of connection, HTTP/1.1 with or without TLS and HTTP/2: the
-// ResponseWriter is written as net/http made it.
+// it is slow: when a write took longer than a scheduler's time slice, and
+// longer than a backlog written at once would take, its own goroutine waits
+// out the next ones, so that a slow client holds up no other. It starts
+// there too, for the hello and any replay, and goes back to the writers
+// once its writes are quick again. Should every writer be stuck in a write
+// at once, another one starts.
+//
+// The same path serves every kind of connection, HTTP/1.1 with or without
+// TLS and HTTP/2: the ResponseWriter is written as net/http made it, so
+// middleware that wraps it, logs the request or counts its bytes sees the
+// stream as it sees any response. The Server does not take connections
+// over (http.Hijacker) to write sockets itself: that would serve only
+// cleartext HTTP/1.1, and most deployments reach the Server over TLS or
+// HTTP/2, or through a proxy that does.
 //
 // Publishers never wait for a client: a stream whose queue overflows, or
 // whose client does not take a write within [WithWriteTimeout], is closed
