@@ -91,9 +91,11 @@
 // TLS and HTTP/2: the ResponseWriter is written as net/http made it, so
 // middleware that wraps it, logs the request or counts its bytes sees the
 // stream as it sees any response. The Server does not take connections
-// over (http.Hijacker) to write sockets itself: that would serve only
-// cleartext HTTP/1.1, and most deployments reach the Server over TLS or
-// HTTP/2, or through a proxy that does.
+// over (http.Hijacker) to write sockets itself. That would serve cleartext
+// HTTP/1.1 only, the hop behind a TLS-terminating proxy, and hide the
+// stream from middleware; and since the writers already write each stream
+// what waits with one write and one flush, what it would save is
+// net/http's buffering and chunking, not a wake-up.
 //
 // Publishers never wait for a client: a stream whose queue overflows, or
 // whose client does not take a write within [WithWriteTimeout], is closed
