@@ -159,7 +159,8 @@ type Group struct {
 	typeList []string
 	hb       time.Duration // the server's heartbeat interval, from the hello
 	maxTerm  term          // the latest term heard of
-	heard    time.Duration // when the latest holder last spoke
+	heard    time.Duration // when the latest holder last spoke, or the member woke up
+	spoke    time.Duration // when the latest holder last spoke
 	lock     lockState
 	jitter   time.Duration
 	nextAt   time.Duration // what Next returned, or -1
@@ -394,10 +395,15 @@ func (g *Group) Receive(b []byte, now time.Duration) {
 	}
 	// The holder's messages: state, batch, beat, bye.
 	t := m.holder()
-	if t.less(g.maxTerm) {
-		return // a holder that was replaced, still catching up
+	if t.less(g.maxTerm) && (g.h != nil || now-g.spoke <= 2*GroupBeat) {
+		// A holder that was replaced and has not noticed yet. (Once the
+		// latest holder, if not this member, has been silent for two
+		// beats while an earlier term speaks, it is gone: it left before
+		// the tab that took over heard of it, in the same millisecond,
+		// and so numbered its term no higher.)
+		return
 	}
-	g.maxTerm, g.heard = t, now
+	g.maxTerm, g.heard, g.spoke = t, now, now
 	if m.hb > 0 {
 		g.hb = m.hb
 	}

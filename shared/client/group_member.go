@@ -167,6 +167,10 @@ func (g *Group) post1(ev sse.Event, origin string) bool {
 	if g.mode == modeOwn {
 		g.io.Disconnect(RoleOwn)
 	}
+	// The entries numbered after the member's position were not
+	// delivered: from now on only positions count, until the holder
+	// answers the member's join.
+	g.term = term{}
 	g.mode = modeBehind
 	g.dropHeld()
 	g.io.WaitCaughtUp()
@@ -321,6 +325,12 @@ func (g *Group) Own(n Notice, now time.Duration) {
 // that batch came before it.
 func (g *Group) trySwitch() {
 	if g.mode != modeOwn {
+		return
+	}
+	if h := g.h; h != nil && (h.pos == g.pos || atOrBefore(h.pos, g.pos)) {
+		// The holder's own member, which hears no beat of its own:
+		// what the holder numbers from now on comes after.
+		g.rejoin(h.term, h.n)
 		return
 	}
 	for i, m := range g.held {

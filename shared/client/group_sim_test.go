@@ -459,6 +459,17 @@ func (s *sim) openConns() int {
 	return n
 }
 
+// describeConns lists the connections open now.
+func (s *sim) describeConns() string {
+	var d []string
+	for _, c := range s.conns {
+		if !c.closed && !c.tab.closed {
+			d = append(d, fmt.Sprintf("%s of %s (role %d, frozen %v): %s", c.name, c.tab.name, c.role, c.tab.frozen, client.GroupDebug(c.tab.g)))
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
 // ids returns the IDs of the events e1-(from+1) to e1-to.
 func ids(from, to int) []string {
 	var s []string
@@ -494,8 +505,42 @@ func (tb *simTab) expect(t testing.TB, want []string) {
 		break
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("%s got %d events %s; want %d events %s\n\t%s", tb.name, len(got), summary(got), len(want), summary(want), client.GroupDebug(tb.g))
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		at := ""
+		if i < len(want) {
+			at = want[i]
+		}
+		t.Errorf("%s got %d events %s; want %d events %s: they differ at %d (%s)\n\t%s", tb.name, len(got), summary(got), len(want), summary(want), i, at, client.GroupDebug(tb.g))
 	}
+}
+
+// first returns the ID of the first event tb's handlers got, once its
+// dispatcher has delivered what it was given ("" if none).
+func (tb *simTab) first(t testing.TB) string {
+	t.Helper()
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if q, _ := tb.d.Queued(); q == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("%s: the dispatcher did not deliver its queue within 5s", tb.name)
+		}
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if len(tb.got) == 0 {
+		return ""
+	}
+	return tb.got[0]
 }
 
 func summary(ids []string) string {

@@ -1,19 +1,27 @@
 package client_test
 
 import (
+	"flag"
 	"fmt"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ssekit/ssekit/shared/client"
 )
 
+var groupSeeds = flag.Int("group.seeds", 0, "random orders each scenario of the simulated browser runs in (0: 12, 3 in a browser)")
+
 // seeds is how many random orders each scenario of the simulated browser
 // runs in: fewer in a browser (make test-wasm), where they are slower and
-// the host's -race run has covered them.
+// the host's -race run has covered them. -group.seeds=1000 looks harder.
 func seeds() uint64 {
-	if runtime.GOOS == "js" {
+	switch {
+	case *groupSeeds > 0:
+		return uint64(*groupSeeds)
+	case runtime.GOOS == "js":
 		return 3
 	}
 	return 12
@@ -295,4 +303,110 @@ func TestGroupBehind(t *testing.T) {
 		a.expect(t, ids(0, 50))
 		b.expect(t, ids(0, 50))
 	})
+}
+
+// TestGroupChaos: tabs open (some with a cursor, some with small limits),
+// close, freeze with and without warning and come back, while events are
+// published, in random orders. Every tab that is still open at the end has every event from
+// where it started to the last, once each, in order.
+func TestGroupChaos(t *testing.T) {
+	eachSeed(t, chaos)
+}
+
+func chaos(t *testing.T, s *sim) {
+	{
+		var tabs []*simTab
+		starts := map[*simTab]int{} // the cursor, or -1: from where the group was
+		add := func(cursor int) {
+			name := fmt.Sprint("tab", len(tabs))
+			var c *string
+			if cursor >= 0 {
+				id := fmt.Sprintf("%s-%d", simEpoch, cursor)
+				c = &id
+			}
+			limits := client.Limits{}
+			if s.rnd.IntN(3) == 0 {
+				// A short history and queue: tabs catch up on connections
+				// of their own, and fall behind.
+				limits = client.Limits{Events: 30, Bytes: 1 << 20}
+			}
+			tb := s.addTab(name, c, limits)
+			tabs = append(tabs, tb)
+			starts[tb] = cursor
+		}
+		for range 3 {
+			add(-1)
+		}
+		s.run(100 * time.Millisecond)
+		for range 30 {
+			s.publish(1 + s.rnd.IntN(20))
+			for range s.rnd.IntN(30) {
+				s.step()
+			}
+			var live []*simTab
+			for _, tb := range tabs {
+				if !tb.closed {
+					live = append(live, tb)
+				}
+			}
+			tb := live[s.rnd.IntN(len(live))]
+			switch r := s.rnd.IntN(10); {
+			case r == 0 && len(live) > 2:
+				s.closeTab(tb)
+			case r == 1:
+				add(-1)
+			case r == 2:
+				add(max(int(s.seq)-s.rnd.IntN(40), 0))
+			case r == 3 && !tb.frozen:
+				if s.rnd.IntN(2) == 0 {
+					tb.g.Sleep(client.WakeResume, s.now)
+				}
+				tb.frozen = true
+			case r == 4:
+				for _, o := range live {
+					if o.frozen {
+						o.frozen = false
+						o.g.Wake(client.WakeResume, s.now)
+					}
+				}
+			}
+			s.run(time.Duration(s.rnd.IntN(5000)) * time.Millisecond)
+		}
+		for _, tb := range tabs {
+			if tb.frozen {
+				tb.frozen = false
+				tb.g.Wake(client.WakeResume, s.now)
+			}
+		}
+		s.publish(5)
+		s.run(10 * time.Second)
+		// Tabs whose handlers fell behind catch up at the speed of their
+		// dispatchers' goroutines, which the simulated clock outruns.
+		for range 30 {
+			if s.openConns() == 1 && s.waiting == 0 {
+				break
+			}
+			s.run(2 * time.Second)
+		}
+		total := int(s.seq)
+		for _, tb := range tabs {
+			if tb.closed {
+				continue
+			}
+			from := starts[tb]
+			if from < 0 {
+				// Wherever it joined: the check is that the rest is whole.
+				first := tb.first(t)
+				from = total
+				if first != "" {
+					n, _ := strconv.Atoi(strings.TrimPrefix(first, simEpoch+"-"))
+					from = n - 1
+				}
+			}
+			tb.expect(t, ids(from, total))
+		}
+		if s.openConns() != 1 {
+			t.Errorf("%d connections open at the end; want 1: %s", s.openConns(), s.describeConns())
+		}
+	}
 }
