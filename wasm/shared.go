@@ -50,14 +50,13 @@ type shared struct {
 	// clock reads a monotonic clock: no time.Time in the types of the
 	// package, whose methods (formatting, parsing) would all be linked.
 	clock func() time.Duration
+	lock  *lockRequest // the latest request; run's
 
 	mu     sync.Mutex
 	work   []func(now time.Duration)
 	closed bool
 	conns  [3]*sharedConn // by client.GroupRole
 	gens   [3]int
-	lock   *lockRequest // the latest request
-	locks  int          // numbers the requests
 }
 
 // sharedConn is one of the connections of a shared source: a transport
@@ -76,12 +75,13 @@ type tapped struct {
 
 // lockRequest is one call of navigator.locks.request.
 type lockRequest struct {
-	n         int
-	ctrl      safejs.Value // the AbortController that withdraws it; undefined with steal
+	ctrl  safejs.Value  // the AbortController that withdraws it; undefined with steal
+	funcs []safejs.Func // released once its promise settles
+
+	// Under shared.mu: the grant comes in a JavaScript callback.
 	granted   bool
 	withdrawn bool         // given up: a grant is handed back at once
 	resolve   safejs.Value // releases the lock once granted
-	funcs     []safejs.Func
 }
 
 // sharedSupported reports whether the browser has what a shared source
@@ -453,8 +453,7 @@ func (io *sharedIO) WaitCaughtUp() {
 func (io *sharedIO) RequestLock(steal bool) {
 	sh := io.sh()
 	sh.withdraw()
-	sh.locks++
-	r := &lockRequest{n: sh.locks, ctrl: safejs.Undefined(), resolve: safejs.Undefined()}
+	r := &lockRequest{ctrl: safejs.Undefined(), resolve: safejs.Undefined()}
 	sh.lock = r
 	options := map[string]any{"mode": "exclusive"}
 	if steal {
