@@ -21,10 +21,30 @@ import (
 // from the authorization hook, 429/503 with Retry-After at the connection
 // caps or after Shutdown, 500 when the ResponseWriter cannot flush.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o := s.open(w, r)
+	if o == nil {
+		return // refused, its reason written
+	}
+	defer o.close()
+	if s.cfg.onConnect != nil {
+		defer s.connectHook(r, o.topics)()
+	}
+	_ = s.stream(r, o.c, o)
+}
+
+// open does what a stream needs before its first byte: it checks the
+// request, admits the client, subscribes and decides how the stream
+// starts (a replay, a reset, or live events after the hello). It returns
+// nil when it refused the request, having written why. Its frame, which is
+// large, is gone from the stack by the time the stream's goroutine parks
+// in ServeHTTP: what is left is shallow enough for the garbage collector
+// to shrink the stack of an idle stream back to the size of a bare
+// handler's.
+func (s *Server) open(w http.ResponseWriter, r *http.Request) *opening {
 	if !slices.Contains(s.cfg.methods, r.Method) {
 		w.Header().Set("Allow", strings.Join(s.cfg.methods, ", "))
 		s.refuse(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+strings.Join(s.cfg.methods, " or "))
-		return
+		return nil
 	}
 	if !canFlush(w) {
 		s.flushOnce.Do(func() {
@@ -32,7 +52,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"type", typeName(w))
 		})
 		s.refuse(w, r, http.StatusInternalServerError, "event stream unavailable: the server's ResponseWriter ("+typeName(w)+") cannot flush; a middleware must implement Flush or Unwrap")
-		return
+		return nil
 	}
 	// A body the client declares but never sends would hold the response's
 	// headers, and the stream, forever (see stream).
@@ -43,12 +63,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.refuse(w, r, http.StatusBadRequest, err.Error())
-		return
+		return nil
 	}
 	if s.cfg.authorize != nil {
 		if err := s.cfg.authorize(r, topics); err != nil {
 			s.refuseAuth(w, r, err)
-			return
+			return nil
 		}
 	}
 	c := newConn(s, w, body)
@@ -56,20 +76,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	client := s.cfg.client(r)
 	if status, reason := s.acquire(client, c); status != 0 {
 		s.refuseRetry(w, r, status, reason)
-		return
+		return nil
 	}
-	defer s.release(client, c)
+	o := &opening{s: s, c: c, client: client, topics: topics}
+	ok := false
+	defer func() {
+		if !ok {
+			o.close()
+		}
+	}()
 
-	st := &opening{topics: topics}
 	lastID, fromHeader := lastEventID(r)
 	after, resume, reset := s.position(lastID)
 	sub, err := s.broker.Subscribe(r.Context(), c.request(topics))
 	if err != nil {
 		s.brokerFailed(w, r, "subscribe", err)
-		return
+		return nil
 	}
 	c.adopt(sub)
-	defer func() { c.sub.Close() }() // a replay may replace it
 	if f := s.afterSubscribe.Load(); f != nil {
 		(*f)()
 	}
@@ -84,15 +108,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reset = schema.ResetUnknown
 		case err != nil:
 			s.brokerFailed(w, r, "replay", err)
-			return
+			return nil
 		default:
-			st.cursor = cur
+			o.cursor = cur
 			c.lastSeq = after
-			defer func() {
-				if st.cursor != nil {
-					st.cursor.Close()
-				}
-			}()
 		}
 	}
 	// The hello's id is where the client resumes should the stream end
@@ -105,20 +124,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case reset != "":
 		s.counters.resets.Add(1)
 		s.cfg.logger.Debug("ssekit: reset", "remote", r.RemoteAddr, "last_event_id", lastID, "reason", reset)
-		st.reset = appendReset(nil, EventID{Epoch: epoch, Seq: sub.Position()}.String(), reset)
+		o.reset = appendReset(nil, EventID{Epoch: epoch, Seq: sub.Position()}.String(), reset)
 	case lastID == "":
 		helloID = EventID{Epoch: epoch, Seq: sub.Position()}.String()
 	case !fromHeader:
 		helloID = lastID
 	}
-	st.hello = appendHello(nil, s.cfg.retry, s.helloData, helloID)
+	o.hello = appendHello(nil, s.cfg.retry, s.helloData, helloID)
 	s.counters.connections.Add(1)
-	s.cfg.logger.Debug("ssekit: stream open", "remote", r.RemoteAddr, "topics", topics, "resume", st.cursor != nil)
-	if s.cfg.onConnect != nil {
-		defer s.connectHook(r, topics)()
-	}
-	err = s.stream(r, c, st)
-	s.cfg.logger.Debug("ssekit: stream closed", "remote", r.RemoteAddr, "reason", err)
+	s.cfg.logger.Debug("ssekit: stream open", "remote", r.RemoteAddr, "topics", topics, "resume", o.cursor != nil)
+	ok = true
+	return o
 }
 
 // connectHook runs the WithOnConnect hook on a goroutine of its own, so

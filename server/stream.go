@@ -13,13 +13,28 @@ import (
 
 // opening is how a stream starts, in order: the hello; the reset, or the
 // replay read through cursor; the live frames of its subscription follow.
-// The stream's goroutine writes it and drops it: an open stream keeps none
-// of it.
+// It holds what the handler undoes when the stream ends (close); the
+// stream's goroutine drops the hello and the reset once written.
 type opening struct {
+	s      *Server
+	c      *conn
+	client string
 	topics []string
 	hello  []byte
 	reset  []byte
 	cursor Cursor // while the client catches up
+}
+
+// close undoes what open did: the cursor, the subscription (the stream's
+// current one: a replay may have replaced it), the admission.
+func (o *opening) close() {
+	if o.cursor != nil {
+		o.cursor.Close()
+	}
+	if o.c.sub != nil {
+		o.c.sub.Close()
+	}
+	o.s.release(o.client, o.c)
 }
 
 var (
@@ -87,6 +102,7 @@ func (s *Server) start(r *http.Request, c *conn, o *opening) error {
 	if o.reset != nil {
 		s.counters.delivered.Add(1) // the reset is an event the client handles
 	}
+	o.hello, o.reset = nil, nil
 	c.wmu.Lock()
 	sc := s.scratch()
 	var err error

@@ -123,7 +123,8 @@ func runEncode(ctx context.Context, c *config) error {
 			rec.Add(encodeTable, "per further subscriber: allocations", "allocs", lower, e.lib, round, ps.allocs)
 		}
 	}
-	rec.Note(encodeTable, "server.Publish itself adds to the ssekit figure the schema's JSON encoding (the peers take bytes), the string(data) copy for sse.Event.Data, "+
-		"the broker's copy of the frame with its id line, and the ID string it returns: about 5 allocations per publish, independent of the number of subscribers (see 2a).")
+	rec.Note(encodeTable, "server.Publish itself adds to the ssekit figure the schema's JSON encoding (the peers take bytes), the message that holds "+
+		"the event's lines with room in front for the id line, which the broker writes in place, and the ID string it returns: the same few allocations "+
+		"per publish whatever the number of subscribers (see 2a).")
 	return nil
 }

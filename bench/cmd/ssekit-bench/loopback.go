@@ -23,10 +23,10 @@ func runLoopback(ctx context.Context, c *config) error {
 		"several times what the peers deliver: it takes every event and the backlog waits in the connections' queues. go-sse and r3labs saturate earlier, and "+
 		"their publish call blocks instead: go-sse's \"events published/s\" falls far below the rate, and the events it does not publish are in no "+
 		"\"from the publish call\" figure (\"from the due time\" shows the part of that wait that the publisher saw). At the knee (N = 1,000 at 1,000 events/s) "+
-		"ssekit's writers mostly find one frame per wake-up and pay a write system call and a flush per delivery (about 1 µs of server CPU, against 0.2 µs at "+
-		"5,000 events/s where they coalesce). What would lower it: coalescing sooner under load, for example an opt-in write delay of a fraction of a "+
-		"millisecond when a writer finds a single frame while the previous write found several. Setting the write deadline less often does not help: a "+
-		"prototype that moved it only when less than half the write timeout was left measured the same server CPU per delivery.")
+		"ssekit's writers mostly find one frame per stream when they take it and pay a write system call and a flush per delivery, against a "+
+		"fraction of one at 5,000 events/s where frames coalesce (see \"write system calls per delivery\" in scenario 9). What would lower it: "+
+		"coalescing sooner under load, for example an opt-in write delay of a fraction of a millisecond when a writer finds a single frame while "+
+		"the previous write found several.")
 	ns := pick(c, []int{1000}, []int{1000, 5000})
 	rates := []float64{200, 1000, 5000}
 	window := pick(c, time.Second, 4*time.Second)

@@ -50,10 +50,10 @@ func runMany(ctx context.Context, c *config) error {
 		"the 1,001st stream (DefaultMaxPerClient, 429) and any past 10,000 (DefaultMaxConnections, 503). go-sse, r3labs and net/http have no cap.")
 	rec.Note(manyTable, "Server CPU busy is of the server's core (CPU 0), which it shares with whatever else the machine runs: a library that cannot keep up shows "+
 		"less than 100% when the core is shared, and it is compared by CPU per delivery, not by busy, since a publish that blocks (go-sse) publishes fewer events.")
-	rec.Gap(manyTable, "stacks", "Stacks: with two goroutines per stream, 18 KiB is ssekit's request goroutine at 16 KiB, against the bare handler's 8 KiB, "+
-		"and net/http's 2 KiB background read (scenario 4 measures the same 18 KiB on this tree; its last full run, in RESULTS.md, had 10 KiB). Something on the "+
-		"stream's path grows that stack past 8 KiB, and the collector does not shrink it back while the goroutine parks, since it halves only stacks less than a "+
-		"quarter used. Finding the deep call (or parking in a shallower frame) would give back 8 KiB per stream.")
+	rec.Gap(manyTable, "stacks", "Stacks: two goroutines per stream, the request's and net/http's 2 KiB background read. Where ssekit's "+
+		"are above the bare handler's 10 KiB, request goroutines kept a 16 KiB stack grown while writing (a backlog, a replay): the "+
+		"collector halves a parked goroutine's stack only when less than a quarter of it is in use. The handler parks in a shallow "+
+		"frame (its set-up runs in a function that has returned), so that an idle stream's stack shrinks back to the bare handler's.")
 	rec.Gap(manyTable, "latency", "Latency against go-sse: go-sse's Joe writes each event to every stream in one goroutine, a write and a flush each, and "+
 		"takes the next event only when done, so Publish waits for the previous event's fan-out; at this N that takes longer than the 100 ms between "+
 		"events, and the harness's publisher, held up, skips the slots it misses: go-sse publishes only part of the "+
@@ -63,8 +63,10 @@ func runMany(ctx context.Context, c *config) error {
 		"close it is less CPU per delivery on the write path, or, for latency, shedding old events for streams that fall behind, as a bounded queue "+
 		"by age would.")
 	rec.Gap(manyTable, "drain", "Drain: the backlog of the latency note, written after the window.")
-	rec.Gap(manyTable, "events published", "Published: ssekit's Publish pushes the frame to every stream's queue before it returns (O(N), see scenario 5), on the "+
-		"core its writers share; when it falls more than 1 s behind the rate, the publisher skips the slots missed.")
+	rec.Gap(manyTable, "events published", "Published: ssekit's Publish stores the event and hands it to the broker's partitions, which push it to "+
+		"the streams' queues; a publisher that finds a partition's pending events full (4,096) pushes them itself, so that memory stays bounded, "+
+		"and then waits for those pushes, on the core its writers share; when it falls more than 1 s behind the rate, the publisher skips the "+
+		"slots missed.")
 	rec.Gap(manyTable, "opening", "Opening: the server's one core takes the connections and sets up each new stream (for ssekit the subscription, the hello "+
 		"and its first write) in turn, so a costlier set-up slows the accept rate; not profiled yet.")
 	if c.short {

@@ -24,9 +24,10 @@ func runSlow(ctx context.Context, c *config) error {
 		"about 8 s here) or a write has waited 10 s (WithWriteTimeout's default), whichever comes first. \"Publish call\" is how long the library's publish call took; one still blocked when the phase "+
 		"ends counts with the time it has been blocked. \"Published\" is events published over events due at the rate. \"Others received\" is what the %s other readers read (by 1 s after the phase) "+
 		"of the events due in the phase at the rate: it falls when publishing stalls, and when what is published does not reach them.", fmtN(n), fmtN(rate), before, after, fmtN(n-1)))
-	rec.Gap(slowTable, "publish call", "Publish call: ssekit's Publish fans out inline, pushing the frame to every subscriber's queue under the broker's lock, so a "+
-		"call costs O(N) (and with GOMAXPROCS=1 it waits for the writers it readies); r3labs's Publish only sends to a 1,024-event channel until that fills, "+
-		"then blocks with everyone else. Handing the push to a broker goroutine would make the call O(1) at the price of a hop.")
+	rec.Gap(slowTable, "publish call", "Publish call: ssekit's Publish stores the event and hands it to the broker's partitions, whose "+
+		"goroutines push it to the subscribers' queues, so a call does a constant amount of work while the partitions keep up; with GOMAXPROCS=1 "+
+		"the call shares the one core with the partitions and the writers it readies, and a publisher that finds a partition's 4,096 pending events "+
+		"full pushes them itself. r3labs's Publish only sends to a 1,024-event channel until that fills, then blocks with everyone else.")
 	rec.Gap(slowTable, "published, of events due", "Published before the stall: see the loopback latency note (a starved publisher with GOMAXPROCS=1).")
 	rec.Gap(slowTable, "latency", "Latency: see the loopback latency note.")
 	for round := range pick(c, 1, 2) {
