@@ -18,9 +18,8 @@ type queueJS struct {
 	array   safejs.Value // Array
 	push    safejs.Value // Array.prototype.push: handleEvent while gathering
 	call    safejs.Value // Function.prototype.call
-	typ     safejs.Value // the getter of Event.prototype.type
-	id      safejs.Value // of MessageEvent.prototype.lastEventId
-	data    safejs.Value // of MessageEvent.prototype.data
+	mapFn   safejs.Value // Array.prototype.map
+	getters safejs.Value // [the getters of Event.prototype.type, MessageEvent.prototype.lastEventId and .data]
 	recv    safejs.Value // the port whose messages run the drain
 	send    safejs.Value // the port that posts them
 	message safejs.Value // what is posted: 0
@@ -59,10 +58,12 @@ func newQueueJS(onDrain safejs.Func) (*queueJS, error) {
 	js.array = get(g, "Array")
 	js.push = get(js.array, "prototype", "push")
 	js.call = get(g, "Function", "prototype", "call")
-	js.typ = getter("Event", "type")
-	js.id = getter("MessageEvent", "lastEventId")
-	js.data = getter("MessageEvent", "data")
+	js.mapFn = get(js.array, "prototype", "map")
+	typ, id, data := getter("Event", "type"), getter("MessageEvent", "lastEventId"), getter("MessageEvent", "data")
 	if err != nil {
+		return nil, err
+	}
+	if js.getters, err = js.array.Call("of", typ, id, data); err != nil {
 		return nil, err
 	}
 	ctor, err := g.Get("MessageChannel")
@@ -100,7 +101,8 @@ func (js *queueJS) close() {
 // while a batch gathers.
 type eventQueue struct {
 	v         safejs.Value
-	gathering bool // handleEvent is push, and a drain message is on its way
+	fields    safejs.Value // a function of a getter: the array of its values over v
+	gathering bool         // handleEvent is push, and a drain message is on its way
 }
 
 func (js *queueJS) newQueue(onWake safejs.Func) (*eventQueue, error) {
@@ -110,6 +112,13 @@ func (js *queueJS) newQueue(onWake safejs.Func) (*eventQueue, error) {
 	}
 	q := &eventQueue{v: v}
 	if err := v.Set("handleEvent", onWake); err != nil {
+		return nil, err
+	}
+	// fields(getter) is Array.prototype.map.call(v, Function.prototype.call,
+	// getter), that is v.map(e => getter.call(e)): a bound built-in, so
+	// that js.getters.flatMap(fields) reads every field of every event in
+	// one call.
+	if q.fields, err = js.call.Call("bind", js.mapFn, v, js.call); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -143,8 +152,9 @@ func (q *eventQueue) awaitWake(onWake safejs.Func) {
 }
 
 // take empties the queue and appends its events to dst. It reads them all
-// in one string: every type, then every ID, then every data, joined with
-// CR, which none of them can hold (an EventSource splits its lines at CR
+// in one string, made by two calls into JavaScript (so that Go holds two
+// JavaScript values, each of which costs a finalizer): every type, then
+// every ID, then every data, joined with CR, which none of them can hold (an EventSource splits its lines at CR
 // and LF; WHATWG HTML §9.2.6,
 // https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 // Events that do not fit that form (one dispatched on the EventSource by
@@ -155,13 +165,7 @@ func (q *eventQueue) take(js *queueJS, dst []sse.Event) ([]sse.Event, error) {
 		return dst, err
 	}
 	defer q.v.Set("length", 0)
-	var parts [3]safejs.Value
-	for i, g := range [3]safejs.Value{js.typ, js.id, js.data} {
-		if parts[i], err = q.v.Call("map", js.call, g); err != nil {
-			return q.takeEach(js, n, dst)
-		}
-	}
-	all, err := parts[0].Call("concat", parts[1], parts[2])
+	all, err := js.getters.Call("flatMap", q.fields)
 	if err != nil {
 		return q.takeEach(js, n, dst)
 	}
