@@ -25,9 +25,9 @@ TESTFLAGS ?=
 
 WASM_EXEC := $(BIN)/go_js_wasm_exec
 
-# The js/wasm package patterns: ./wasm/... and ./shared/..., each only when
+# The js/wasm package patterns: ./wasm/..., ./shared/... and ./internal/..., each only when
 # its folder holds Go files (go list warns about patterns that match nothing).
-JS_PATTERNS = $(strip $(foreach d,wasm shared,$(if $(shell find $(d) -name '*.go' -not -path '*/testdata/*' 2>/dev/null | head -n 1),./$(d)/...)))
+JS_PATTERNS = $(strip $(foreach d,wasm shared internal,$(if $(shell find $(d) -name '*.go' -not -path '*/testdata/*' 2>/dev/null | head -n 1),./$(d)/...)))
 
 # The race detector needs cgo, and cgo a C compiler. Without one (a machine
 # with only Go installed) the host tests run without -race, with a warning.
@@ -39,7 +39,7 @@ RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
 # it, and brotli and gzip copies of both, all embedded by the demo server.
 GOROOT_WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
 STATIC := web/static
-BUNDLE_SRC := $(shell find web wasm shared -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+BUNDLE_SRC := $(shell find web wasm shared internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 
 run: web
 	$(GO) run ./cmd/ssekit-demo $(ARGS)
@@ -72,7 +72,7 @@ vet:
 ifneq ($(strip $(JS_PATTERNS)),)
 	GOOS=js GOARCH=wasm $(GO) vet $(JS_PATTERNS)
 else
-	@echo "vet: no Go files in wasm/ or shared/ yet; skipping the js/wasm vet"
+	@echo "vet: no Go files in wasm/, shared/ or internal/ yet; skipping the js/wasm vet"
 endif
 
 # The host tests include the browser tests of browsertest, hence chromium,
@@ -89,7 +89,7 @@ endif
 # go test's result cache, so -count=1 changes nothing but says so.
 test-wasm: tools chromium
 ifeq ($(strip $(JS_PATTERNS)),)
-	@echo "test-wasm: no Go files in wasm/ or shared/ yet; nothing to test in the browser"
+	@echo "test-wasm: no Go files in wasm/, shared/ or internal/ yet; nothing to test in the browser"
 else
 	@if [ -z "$$(find wasm -name '*.go' -not -path '*/testdata/*' 2>/dev/null | head -n 1)" ]; then \
 		echo "test-wasm: no Go files in wasm/ yet; testing the rest in the browser"; fi

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ssekit/ssekit/browsertest"
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/shared/sse"
 )

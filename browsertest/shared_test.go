@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ssekit/ssekit/browsertest"
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 // insecureHost is a name the browser of TestShared resolves to 127.0.0.1:

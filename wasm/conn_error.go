@@ -7,7 +7,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 // ConnError reports a connection that was lost, refused or failed: what

@@ -165,7 +165,7 @@ func TestOpenOptionErrors(t *testing.T) {
 		{"nil request function", []wasm.Option{wasm.WithFetchFunc(nil)}, "WithFetchFunc(nil)"},
 		{"both fetch options", []wasm.Option{wasm.WithFetch(wasm.Request{}), fetchFunc}, "WithFetch and WithFetchFunc: give one"},
 		{"limits", []wasm.Option{wasm.WithLimits(wasm.Limits{Events: 0, Bytes: 10})}, "WithLimits: Limits.Events 0 is not positive"},
-		{"fetch-only with the native transport", []wasm.Option{wasm.WithBackoff(wasm.DefaultBackoff)}, "WithBackoff needs WithFetch or WithFetchFunc"},
+		{"fetch-only with the native transport", []wasm.Option{wasm.WithBackoff(wasm.DefaultBackoff())}, "WithBackoff needs WithFetch or WithFetchFunc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 	"github.com/ssekit/ssekit/shared/schema"
 )
 
@@ -20,10 +20,10 @@ type Option func(*config)
 // row; see [client.Backoff] for the formula and [DefaultBackoff].
 type Backoff = client.Backoff
 
-// DefaultBackoff is the fetch transport's [Backoff] unless [WithBackoff]
+// DefaultBackoff returns the fetch transport's [Backoff] unless [WithBackoff]
 // says otherwise: waits from 1 s doubling up to 30 s, with up to half of
 // each cut at random.
-var DefaultBackoff = client.DefaultBackoff
+func DefaultBackoff() Backoff { return client.DefaultBackoff() }
 
 // DefaultRetry is the fetch transport's reconnection time until the server
 // sends a retry field, unless [WithRetry] says otherwise.
@@ -35,9 +35,9 @@ const DefaultRetry = client.DefaultRetry
 // values queued for each loop of [Events].
 type Limits = client.Limits
 
-// DefaultLimits are the [Limits] of a source unless [WithLimits] says
+// DefaultLimits returns the [Limits] of a source unless [WithLimits] says
 // otherwise: 4096 events or 16 MiB.
-var DefaultLimits = client.DefaultLimits
+func DefaultLimits() Limits { return client.DefaultLimits() }
 
 // Request describes the request of the fetch transport (see [WithFetch]
 // and [WithFetchFunc]). A fixed Request is sent again, body included, on

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hack-pad/safejs"
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 // sharedProtocol is the version of the messages the tabs of a shared

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/shared/sse"
 )
@@ -92,9 +92,9 @@ type transport interface {
 // the [Source.OnError] handlers.
 func Open(url string, opts ...Option) (*Source, error) {
 	cfg := config{
-		backoff: DefaultBackoff,
+		backoff: DefaultBackoff(),
 		retry:   DefaultRetry,
-		limits:  DefaultLimits,
+		limits:  DefaultLimits(),
 	}
 	for _, opt := range opts {
 		opt(&cfg)

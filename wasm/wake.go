@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/hack-pad/safejs"
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 // wakeListeners hear the page go to sleep and come back: the window's

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 // BenchmarkDispatcherEvent is the client's event path after the transport:

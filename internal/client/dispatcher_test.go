@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/shared/sse"
 )

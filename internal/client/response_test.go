@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)

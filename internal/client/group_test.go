@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 var groupSeeds = flag.Int("group.seeds", 0, "random orders each scenario of the simulated browser runs in (0: 12, 3 in a browser)")
@@ -190,7 +190,7 @@ func TestGroupFreezeHandsOver(t *testing.T) {
 // TestGroupCursor: a tab that joins with a snapshot's cursor behind the
 // group gets exactly the events after it: from the holder's history when
 // it is recent, from a connection of its own (closed once it has caught
-// up) when it is older than the history (GroupHistory: 1024 events).
+// up) when it is older than the history (1024 events).
 func TestGroupCursor(t *testing.T) {
 	for _, tt := range []struct {
 		name   string

@@ -199,7 +199,7 @@ type entry[F any] struct {
 // never calls Fingerprint does not link its hashing.
 func NewDispatcher(o Options) *Dispatcher {
 	if o.Limits == (Limits{}) {
-		o.Limits = DefaultLimits
+		o.Limits = DefaultLimits()
 	}
 	if err := o.Limits.Validate(); err != nil {
 		panic(err.Error())

@@ -18,9 +18,9 @@ type Limits struct {
 	Bytes int
 }
 
-// DefaultLimits are the [Limits] of a source that was given none: 4096
+// DefaultLimits returns the [Limits] of a source that was given none: 4096
 // events or 16 MiB.
-var DefaultLimits = Limits{Events: 4096, Bytes: 16 << 20}
+func DefaultLimits() Limits { return Limits{Events: 4096, Bytes: 16 << 20} }
 
 // Validate returns an error if a bound of l is not positive.
 func (l Limits) Validate() error {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 const ms = time.Millisecond
@@ -20,7 +20,7 @@ func TestBackoffValidate(t *testing.T) {
 		b       client.Backoff
 		wantErr string // "" for valid
 	}{
-		{client.DefaultBackoff, ""},
+		{client.DefaultBackoff(), ""},
 		{client.Backoff{Multiplier: 1}, ""}, // no backoff at all: every wait is the reconnection time
 		{client.Backoff{Initial: time.Second, Max: time.Second, Multiplier: 1.5, Jitter: 1}, ""},
 		{client.Backoff{}, "Multiplier 0"},
@@ -166,7 +166,7 @@ func TestReconnectDoesNotOverflow(t *testing.T) {
 func TestReconnectDefaultRand(t *testing.T) {
 	t.Parallel()
 	// With the real random source every wait stays within its bounds.
-	b := client.DefaultBackoff
+	b := client.DefaultBackoff()
 	r := client.Reconnect{Backoff: b, Retry: client.DefaultRetry}
 	for i := range 50 {
 		d := r.Failed(0)

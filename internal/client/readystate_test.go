@@ -3,7 +3,7 @@ package client_test
 import (
 	"testing"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 func TestReadyStateString(t *testing.T) {

@@ -13,11 +13,11 @@ const GroupBeat = time.Second
 // hello announced none.
 const groupHeartbeat = 15 * time.Second
 
-// GroupHistory bounds what the holding tab of a [Group] keeps of what it
+// groupHistoryEvents and groupHistoryBytes bound what the holding tab of a [Group] keeps of what it
 // relayed, to serve a tab that joins behind the group's position (a
 // snapshot's cursor) or lost the thread: the last 1024 events or 1 MiB,
 // and no more than the tab's [Limits].
-var GroupHistory = Limits{Events: 1024, Bytes: 1 << 20}
+const groupHistoryEvents, groupHistoryBytes = 1024, 1 << 20
 
 // GroupRole is the role of a connection a [Group] asks its glue for.
 type GroupRole uint8
@@ -77,7 +77,7 @@ type GroupConfig struct {
 	// Types are the event types the member's handlers want at the start.
 	Types []string
 	// Limits bounds the batches held while the member catches up, and the
-	// history the member keeps while it holds (see [GroupHistory]). The
+	// history the member keeps while it holds (the last 1024 events or 1 MiB). The
 	// zero Limits means [DefaultLimits].
 	Limits Limits
 	// Info turns a connection error into what is relayed, and reports
@@ -128,7 +128,7 @@ type GroupConfig struct {
 //
 // A member joins with its position, if it has one, and the holder answers
 // with the group's state (its hello, whether its connection is open) and
-// what it kept after that position ([GroupHistory]). A member too far
+// what it kept after that position (the last 1024 events or 1 MiB). A member too far
 // behind for the history, or one that missed messages and whose position
 // the holder no longer keeps, reads the stream on a connection of its own
 // from its position until that connection reaches the group's, then goes
@@ -193,7 +193,7 @@ const (
 // [Group.Start] to join.
 func NewGroup(cfg GroupConfig, io GroupIO, d *Dispatcher) *Group {
 	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits
+		cfg.Limits = DefaultLimits()
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
@@ -205,7 +205,7 @@ func NewGroup(cfg GroupConfig, io GroupIO, d *Dispatcher) *Group {
 	if cfg.Cursor {
 		g.pos = cfg.LastEventID
 	}
-	g.hist = &history{limit: Limits{Events: min(GroupHistory.Events, cfg.Limits.Events), Bytes: min(GroupHistory.Bytes, cfg.Limits.Bytes)}}
+	g.hist = &history{limit: Limits{Events: min(groupHistoryEvents, cfg.Limits.Events), Bytes: min(groupHistoryBytes, cfg.Limits.Bytes)}}
 	g.hist.reset(g.pos)
 	for _, t := range cfg.Types {
 		g.addType(t)

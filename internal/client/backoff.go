@@ -41,13 +41,10 @@ type Backoff struct {
 	Jitter float64
 }
 
-// DefaultBackoff is the [Backoff] of a source that was given none: waits
-// from 1 s doubling up to 30 s, with up to half of each cut at random.
-var DefaultBackoff = Backoff{
-	Initial:    time.Second,
-	Max:        30 * time.Second,
-	Multiplier: 2,
-	Jitter:     0.5,
+// DefaultBackoff returns the [Backoff] of a source that was given none:
+// waits from 1 s doubling up to 30 s, with up to half of each cut at random.
+func DefaultBackoff() Backoff {
+	return Backoff{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.5}
 }
 
 // Validate returns an error describing the first field of b that is out of

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 func ExampleDecide() {

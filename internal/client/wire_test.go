@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 func TestNativeURL(t *testing.T) {

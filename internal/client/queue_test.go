@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssekit/ssekit/shared/client"
+	"github.com/ssekit/ssekit/internal/client"
 )
 
 func TestLimitsValidate(t *testing.T) {
@@ -16,7 +16,7 @@ func TestLimitsValidate(t *testing.T) {
 		l    client.Limits
 		want string // "" for valid
 	}{
-		{client.DefaultLimits, ""},
+		{client.DefaultLimits(), ""},
 		{client.Limits{Events: 1, Bytes: 1}, ""},
 		{client.Limits{Events: 0, Bytes: 1}, "client: Limits.Events 0 is not positive"},
 		{client.Limits{Events: 1, Bytes: -1}, "client: Limits.Bytes -1 is not positive"},
