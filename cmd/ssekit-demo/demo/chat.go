@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,9 +23,18 @@ const (
 )
 
 // postChat publishes a chat message: POST /api/chat with JSON
-// {"user": "...", "text": "..."}. It answers 201 with {"id": "..."}, or a
-// 4xx with a plain-text reason.
+// {"user": "...", "text": "..."}. It answers 201 with {"id": "..."}, the
+// ID of the message's event, or a 4xx with a plain-text reason.
+//
+// A post with an Idempotency-Key header is published once however often
+// it is sent: a retry with the same key gets the first one's answer (and
+// Idempotent-Replayed: true) and publishes nothing; see posts.
 func (m *Main) postChat(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("Idempotency-Key")
+	if _, sent := r.Header["Idempotency-Key"]; sent && !validKey(key) {
+		http.Error(w, fmt.Sprintf("Idempotency-Key must be 1 to %d visible ASCII characters", MaxIdempotencyKeyLen), http.StatusBadRequest)
+		return
+	}
 	var in struct {
 		User string `json:"user"`
 		Text string `json:"text"`
@@ -48,13 +58,59 @@ func (m *Main) postChat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, reason, http.StatusBadRequest)
 		return
 	}
-	id, err := server.Publish(r.Context(), m.broker, events.TopicChat, events.Chat, msg)
-	if err != nil {
-		m.Logger.Warn("demo: publish chat", "err", err)
-		http.Error(w, "cannot publish: "+err.Error(), http.StatusServiceUnavailable)
+	if key == "" {
+		if id, ok := m.publishChat(w, r, msg); ok {
+			chatCreated(w, id, false)
+		}
 		return
 	}
+	for {
+		p, first, err := m.posts.begin(key, msg.User+"\x00"+msg.Text)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		if first {
+			id, ok := m.publishChat(w, r, msg)
+			m.posts.finish(p, id)
+			if ok {
+				chatCreated(w, id, false)
+			}
+			return
+		}
+		select {
+		case <-p.done:
+		case <-r.Context().Done():
+			return
+		}
+		if p.id != "" {
+			chatCreated(w, p.id, true)
+			return
+		}
+		// The first request failed, and was forgotten: this one tries.
+	}
+}
+
+// publishChat publishes msg and returns its ID, or answers 503 and returns
+// false. Publishing goes on if the client goes away meanwhile, so that the
+// outcome of a post with an Idempotency-Key is known when it retries.
+func (m *Main) publishChat(w http.ResponseWriter, r *http.Request, msg events.ChatMessage) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	id, err := server.Publish(ctx, m.broker, events.TopicChat, events.Chat, msg)
+	if err != nil {
+		m.Logger.Warn("demo: publish chat", "err", err)
+		http.Error(w, "the message could not be published now; try again", http.StatusServiceUnavailable)
+		return "", false
+	}
+	return id, true
+}
+
+func chatCreated(w http.ResponseWriter, id string, replayed bool) {
 	w.Header().Set("Content-Type", "application/json")
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(map[string]string{"id": id})
 }
@@ -71,38 +127,4 @@ func checkChat(msg events.ChatMessage) string {
 		return fmt.Sprintf("text is longer than %d characters", MaxTextLen)
 	}
 	return ""
-}
-
-// bodyTopics reads the topics of /private/events: from a POST's JSON body
-// {"topics": [...]}, or from the query of a GET.
-func bodyTopics(r *http.Request) ([]string, error) {
-	if r.Method != http.MethodPost {
-		return server.QueryTopics(r)
-	}
-	var in struct {
-		Topics []string `json:"topics"`
-	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&in); err != nil {
-		return nil, fmt.Errorf("invalid JSON body: %v", err)
-	}
-	for _, t := range in.Topics {
-		if err := server.ValidTopic(t); err != nil {
-			return nil, err
-		}
-	}
-	return in.Topics, nil
-}
-
-// authorize lets /private/events through with "Authorization: Bearer
-// <token>".
-func (m *Main) authorize(r *http.Request, _ []string) error {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return fmt.Errorf("missing Authorization header: %w", server.ErrUnauthenticated)
-	}
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token != m.Token {
-		return errors.New("invalid token")
-	}
-	return nil
 }

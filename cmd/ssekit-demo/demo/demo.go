@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -35,7 +36,7 @@ type Main struct {
 	RetainEvents   int              // events kept per topic for replay; default server.DefaultRetainEvents
 	RetainAge      time.Duration    // how long events are kept; default server.DefaultRetainAge
 	Tick           time.Duration    // price tick interval; default 250ms; negative: no ticker
-	Token          string           // bearer token of /private/events; default "demo"
+	Token          string           // bearer token of /private/events; default "demo"; see SetToken
 	AllowedOrigins []string         // page origins allowed to stream cross-origin, with credentials
 	Assets         fs.FS            // the page; default web.Assets()
 	Broker         server.Broker    // default a memory broker; Close closes it
@@ -50,6 +51,9 @@ type Main struct {
 	http     *http.Server
 	ln       net.Listener
 	presence *presence
+	view     *view
+	posts    *posts
+	token    atomic.Pointer[string]
 	stopNATS func()
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -61,9 +65,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Addr == "" {
 		m.Addr = "127.0.0.1:8080"
 	}
-	if m.Token == "" {
-		m.Token = "demo"
-	}
+	m.SetToken(m.Token)
 	if m.Tick == 0 {
 		m.Tick = 250 * time.Millisecond
 	}
@@ -89,6 +91,15 @@ func (m *Main) Run(ctx context.Context) error {
 		m.broker = server.NewMemoryBroker(server.WithRetention(m.RetainEvents, m.RetainAge))
 	}
 	m.presence = newPresence(m.broker, m.Logger)
+	m.posts = newPosts()
+	ctx, cancel := context.WithCancel(ctx)
+	view, viewSub, err := newView(ctx, m.broker, m.Logger)
+	if err != nil {
+		cancel()
+		m.closeBroker()
+		return fmt.Errorf("demo: subscribe the snapshot: %w", err)
+	}
+	m.view = view
 	m.srv = server.New(m.broker,
 		server.WithRegistry(m.Registry),
 		server.WithLogger(m.Logger),
@@ -106,8 +117,9 @@ func (m *Main) Run(ctx context.Context) error {
 	)
 	ln := m.Listener
 	if ln == nil {
-		var err error
 		if ln, err = net.Listen("tcp", m.Addr); err != nil {
+			viewSub.Close()
+			cancel()
 			m.closeBroker()
 			return fmt.Errorf("demo: listen: %w", err)
 		}
@@ -120,8 +132,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.http = &http.Server{Handler: m.router()}
 	m.srv.ConfigureHTTP(m.http)
 	m.private.ConfigureHTTP(m.http)
-	ctx, m.cancel = context.WithCancel(ctx)
-	m.wg.Add(2)
+	m.cancel = cancel
+	m.wg.Add(3)
+	go func() {
+		defer m.wg.Done()
+		view.run(ctx, viewSub)
+	}()
 	go func() {
 		defer m.wg.Done()
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -182,7 +198,7 @@ func (m *Main) router() http.Handler {
 		streams = cors.Handler(cors.Options{
 			AllowedOrigins:   m.AllowedOrigins,
 			AllowCredentials: true,
-			AllowedHeaders:   []string{"Authorization", "Content-Type"},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "Idempotency-Key"},
 		})
 	}
 	r.Group(func(r chi.Router) {
@@ -190,6 +206,7 @@ func (m *Main) router() http.Handler {
 		r.Handle("/events", m.srv)
 		r.Handle("/private/events", m.private)
 		r.Post("/api/chat", m.postChat)
+		r.Get("/api/snapshot", m.getSnapshot)
 		r.Options("/*", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	})
 	reg := prometheus.NewRegistry()

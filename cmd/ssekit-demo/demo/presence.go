@@ -18,7 +18,8 @@ import (
 
 // presence tracks who has a stream open. It publishes a join event with
 // everyone online when a stream opens, and a leave event when a user's last
-// stream closes.
+// stream closes: a person with several tabs, or two streams, is online
+// once.
 type presence struct {
 	broker server.Broker
 	log    *slog.Logger
@@ -30,8 +31,7 @@ func newPresence(b server.Broker, log *slog.Logger) *presence {
 	return &presence{broker: b, log: log, online: make(map[string]int)}
 }
 
-// connect is the server's connect hook: the user is the "user" query
-// parameter, else the "user" cookie, else a guest name.
+// connect is the server's connect hook; the user is userOf(r).
 func (p *presence) connect(r *http.Request, topics []string) func() {
 	user := userOf(r)
 	p.mu.Lock()
@@ -71,17 +71,35 @@ func (p *presence) publish(ev schema.Event[events.Presence], user string, online
 	}
 }
 
+// userOf returns who a stream is for: nameOf(r), or a new guest name for
+// a client that says nothing.
 func userOf(r *http.Request) string {
+	if user := nameOf(r); user != "" {
+		return user
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "guest-" + hex.EncodeToString(b[:])
+}
+
+// nameOf returns who a request says it is for: the user query parameter,
+// else the user cookie, else the guest query parameter, the guest name
+// ("guest-" and 6 hexadecimal digits) that the page chose once for its
+// browser and keeps in its storage, so that every tab of one browser is one
+// person. A name that is empty, too long or not UTF-8 does not count; ""
+// means none does.
+func nameOf(r *http.Request) string {
 	user := strings.TrimSpace(r.URL.Query().Get("user"))
 	if user == "" {
 		if c, err := r.Cookie("user"); err == nil {
 			user = strings.TrimSpace(c.Value)
 		}
 	}
-	if user == "" || !utf8.ValidString(user) || utf8.RuneCountInString(user) > MaxUserLen {
-		var b [3]byte
-		_, _ = rand.Read(b[:])
-		user = "guest-" + hex.EncodeToString(b[:])
+	if user != "" && utf8.ValidString(user) && utf8.RuneCountInString(user) <= MaxUserLen {
+		return user
 	}
-	return user
+	if guest := r.URL.Query().Get("guest"); events.IsGuest(guest) {
+		return guest
+	}
+	return ""
 }

@@ -20,12 +20,34 @@ var Symbols = []struct {
 	{"STARK", 998.00}, {"OSCP", 15.30}, {"TYRL", 64.90}, {"CYBD", 230.40}, {"SOYL", 7.85},
 }
 
-// runTicker publishes a random walk of every symbol's price each interval
-// until ctx ends.
+// runTicker publishes the opening price of every symbol at once, then a
+// random walk of every price each interval, until ctx ends.
 func runTicker(ctx context.Context, b server.Broker, interval time.Duration, log *slog.Logger) {
 	prices := make([]float64, len(Symbols))
 	for i, s := range Symbols {
 		prices[i] = s.Open
+	}
+	publish := func(now time.Time, move bool) bool {
+		for i, s := range Symbols {
+			old := prices[i]
+			next := old
+			if move {
+				next = math.Max(0.01, old*(1+rand.NormFloat64()*0.002))
+				next = math.Round(next*100) / 100
+			}
+			prices[i] = next
+			p := events.Price{Symbol: s.Symbol, Price: next, Change: math.Round((next-old)*100) / 100, Time: now.UTC()}
+			if _, err := server.Publish(ctx, b, events.TopicPrices, events.PriceTick, p); err != nil {
+				if ctx.Err() == nil {
+					log.Warn("demo: publish price", "err", err)
+				}
+				return false
+			}
+		}
+		return true
+	}
+	if !publish(time.Now(), false) {
+		return
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -34,18 +56,8 @@ func runTicker(ctx context.Context, b server.Broker, interval time.Duration, log
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for i, s := range Symbols {
-				old := prices[i]
-				next := math.Max(0.01, old*(1+rand.NormFloat64()*0.002))
-				next = math.Round(next*100) / 100
-				prices[i] = next
-				p := events.Price{Symbol: s.Symbol, Price: next, Change: math.Round((next-old)*100) / 100, Time: now.UTC()}
-				if _, err := server.Publish(ctx, b, events.TopicPrices, events.PriceTick, p); err != nil {
-					if ctx.Err() == nil {
-						log.Warn("demo: publish price", "err", err)
-					}
-					return
-				}
+			if !publish(now, true) {
+				return
 			}
 		}
 	}
