@@ -4,7 +4,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"syscall/js"
+
+	"github.com/ssekit/ssekit/web/events"
 )
 
 var document = js.Global().Get("document")
@@ -46,4 +50,27 @@ func await(p js.Value) (js.Value, error) {
 	then.Release()
 	catch.Release()
 	return r.v, r.err
+}
+
+// guestKey is where the page keeps its guest name, in localStorage, which
+// the tabs of a browser share.
+const guestKey = "ssekit-demo.guest"
+
+// guestName returns this browser's guest name, "guest-" and 6 hexadecimal
+// digits, chosen by the first tab that needed one and kept in
+// localStorage, so that all the tabs of one browser are one person. Where
+// storage is not available, the name is this tab's own.
+func guestName() (name string) {
+	defer func() {
+		if recover() != nil && name == "" { // storage refused (a sandboxed frame, say)
+			name = fmt.Sprintf("guest-%06x", rand.Uint32()&0xffffff)
+		}
+	}()
+	storage := js.Global().Get("localStorage")
+	if v := storage.Call("getItem", guestKey); v.Type() == js.TypeString && events.IsGuest(v.String()) {
+		return v.String()
+	}
+	name = fmt.Sprintf("guest-%06x", rand.Uint32()&0xffffff)
+	storage.Call("setItem", guestKey, name)
+	return name
 }
