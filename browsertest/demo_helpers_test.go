@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	cdpfetch "github.com/chromedp/cdproto/fetch"
+	cdpnetwork "github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
 	"github.com/ssekit/ssekit/browsertest"
 	"github.com/ssekit/ssekit/cmd/ssekit-demo/demo"
 	"github.com/ssekit/ssekit/server/cors"
@@ -119,16 +123,25 @@ func jsQuote(s string) string {
 // post sends a chat message through the demo's API, as the page does.
 func post(tb testing.TB, m *demo.Main, user, text string) {
 	tb.Helper()
+	if err := tryPost(m, user, text); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// tryPost is post for a goroutine other than the test's: it returns what
+// went wrong.
+func tryPost(m *demo.Main, user, text string) error {
 	body, _ := json.Marshal(map[string]string{"user": user, "text": text})
 	resp, err := http.Post(m.URL()+"/api/chat", "application/json", bytes.NewReader(body))
 	if err != nil {
-		tb.Fatalf("POST /api/chat: %v", err)
+		return fmt.Errorf("POST /api/chat: %v", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		b, _ := io.ReadAll(resp.Body)
-		tb.Fatalf("POST /api/chat = %s %q; want 201 Created", resp.Status, b)
+		return fmt.Errorf("POST /api/chat = %s %q; want 201 Created", resp.Status, b)
 	}
+	return nil
 }
 
 // fixture is a browsertest.Fixture on a server of its own, another origin
@@ -178,4 +191,77 @@ func (f *fixture) requests(tb testing.TB, key string) []browsertest.FixtureReque
 		tb.Fatalf("GET /requests/%s: %v", key, err)
 	}
 	return reqs
+}
+
+// chatTexts returns the texts of the page's chat log, in order.
+func chatTexts(tb testing.TB, p *browsertest.Page) []string {
+	tb.Helper()
+	return browsertest.Eval[[]string](p, fmt.Sprintf(`[...document.querySelectorAll(%s)].map(li => li.querySelector(".text").textContent)`, jsQuote(chatItems)))
+}
+
+// waitChatText waits until the page's chat log shows a message with text.
+func waitChatText(tb testing.TB, p *browsertest.Page, text string) {
+	tb.Helper()
+	p.Poll(fmt.Sprintf(`[...document.querySelectorAll(%s)].some(li => li.querySelector(".text").textContent === %s)`, jsQuote(chatItems), jsQuote(text)))
+}
+
+// emulateNetwork sets the conditions of the page's network, by URL pattern
+// (URLPattern syntax: "http://127.0.0.1:1234/events*"), as DevTools'
+// throttling does; none lifts them. Unlike offline mode, it leaves
+// navigator.onLine alone, so the page does not know.
+func emulateNetwork(p *browsertest.Page, rules ...*cdpnetwork.Conditions) {
+	if rules == nil {
+		rules = []*cdpnetwork.Conditions{}
+	}
+	browsertest.Run(p, "Network.emulateNetworkConditionsByRule", cdpStep(cdpnetwork.EmulateNetworkConditionsByRule,
+		cdpnetwork.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: rules}))
+}
+
+// throttled is a rule of emulateNetwork: downloads from the URLs that match
+// pattern at bytesPerSecond.
+func throttled(pattern string, bytesPerSecond float64) *cdpnetwork.Conditions {
+	return &cdpnetwork.Conditions{URLPattern: pattern, DownloadThroughput: bytesPerSecond, UploadThroughput: -1}
+}
+
+// offline is a rule of emulateNetwork: requests to the URLs that match pattern
+// fail as they do without a network.
+func offline(pattern string) *cdpnetwork.Conditions {
+	return &cdpnetwork.Conditions{URLPattern: pattern, Offline: true, DownloadThroughput: -1, UploadThroughput: -1}
+}
+
+// intercept pauses the page's requests to urls that match pattern (with
+// '*' wildcards) once their response has come, and returns them, for the
+// test to continue or fail each with cdpStep(fetch.ContinueRequest, ...)
+// or fetch.FailRequest: a response lost on its way.
+func intercept(tb testing.TB, p *browsertest.Page, pattern string) <-chan cdpfetch.EventRequestPaused {
+	tb.Helper()
+	ch := make(chan cdpfetch.EventRequestPaused, 8)
+	paused := chromedp.Events(p.Context(), cdpfetch.RequestPaused)
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			ch <- ev
+		}
+	}()
+	browsertest.Run(p, "Fetch.enable", cdpStep(cdpfetch.Enable, cdpfetch.EnableParams{
+		Patterns: []*cdpfetch.RequestPattern{{URLPattern: pattern, RequestStage: cdpfetch.RequestStageResponse}},
+	}))
+	return ch
+}
+
+// nextPaused returns the next request intercept paused, waiting at most
+// the step timeout.
+func nextPaused(tb testing.TB, paused <-chan cdpfetch.EventRequestPaused) cdpfetch.EventRequestPaused {
+	tb.Helper()
+	t := time.NewTimer(browsertest.DefaultStepTimeout)
+	defer t.Stop()
+	select {
+	case ev := <-paused:
+		return ev
+	case <-t.C:
+		tb.Fatalf("no request paused within %v", browsertest.DefaultStepTimeout)
+		panic("unreachable")
+	}
 }

@@ -61,6 +61,14 @@ func TestDemo(t *testing.T) {
 	t.Run("token", func(t *testing.T) { testToken(t, b) })
 	t.Run("stale-bundle", func(t *testing.T) { testStaleBundle(t, b) })
 	t.Run("load", func(t *testing.T) { testLoad(t, b) })
+	t.Run("loading", func(t *testing.T) { testLoading(t, b) })
+	t.Run("tabs", func(t *testing.T) { testTabs(t, b) })
+	t.Run("presence", func(t *testing.T) { testPresence(t, b) })
+	t.Run("chat-retry", func(t *testing.T) { testChatRetry(t, b) })
+	t.Run("status", func(t *testing.T) { testStatus(t, b) })
+	t.Run("first-view", func(t *testing.T) { testFirstView(t, b) })
+	t.Run("screens", func(t *testing.T) { testScreens(t, b) })
+	t.Run("favicon", func(t *testing.T) { testFavicon(t, b) })
 	t.Run("screenshot", func(t *testing.T) { testScreenshot(t, b) })
 }
 
@@ -203,9 +211,9 @@ func testStop(t *testing.T, b *browsertest.Browser) {
 	// outcome is what a transport does with a script: how many requests
 	// it makes, and what the page's status shows once the source closed.
 	type outcome struct {
-		requests   int
-		reconnects int    // data-reconnects
-		dataError  string // data-error: the HTTP status the fetch transport saw
+		requests  int
+		failures  int    // data-failures: connections lost, attempts failed
+		dataError string // data-error: the HTTP status the fetch transport saw
 	}
 	// Each script starts with a stream that ends and asks for a retry
 	// 100 ms later; what comes next decides.
@@ -245,8 +253,11 @@ func testStop(t *testing.T, b *browsertest.Browser) {
 				if got := p.Attr("#status", "data-error"); got != want.dataError {
 					t.Errorf("#status data-error = %q; want %q", got, want.dataError)
 				}
-				if got, _ := strconv.Atoi(p.Attr("#status", "data-reconnects")); got != want.reconnects {
-					t.Errorf("#status data-reconnects = %d; want %d", got, want.reconnects)
+				if got, _ := strconv.Atoi(p.Attr("#status", "data-failures")); got != want.failures {
+					t.Errorf("#status data-failures = %d; want %d", got, want.failures)
+				}
+				if got := p.Attr("#status", "data-reconnects"); got != "0" {
+					t.Errorf("#status data-reconnects = %s; want 0 (no connection opened again)", got)
 				}
 				if got := p.Text("#notice"); !strings.Contains(got, "Connection closed") {
 					t.Errorf("#notice = %q; want it to say the connection closed", got)
@@ -293,7 +304,7 @@ func testCrossOrigin(t *testing.T, b *browsertest.Browser) {
 		} else {
 			// fetch() cannot tell a CORS refusal from a network error,
 			// so the fetch transport keeps retrying.
-			q.Poll(`Number(document.querySelector("#status").dataset.reconnects) >= 1`)
+			q.Poll(`Number(document.querySelector("#status").dataset.failures) >= 1`)
 			if got := q.Attr("#status", "data-ready-state"); got != "connecting" {
 				t.Errorf("refused page: data-ready-state = %q; want connecting", got)
 			}
@@ -352,6 +363,47 @@ func testToken(t *testing.T, b *browsertest.Browser) {
 			t.Errorf("#notice = %q; want it to mention 401", got)
 		}
 	}
+	// A stale token: a token changed on the page is used at once; one
+	// the server no longer takes is refused with its reason and how to
+	// fix it, and correcting it recovers the stream without a reload.
+	t.Run("stale", func(t *testing.T) {
+		t.Parallel()
+		m := startDemo(t, &demo.Main{Tick: -1})
+		p := openDemo(t, b, m.URL()+"/?user=tia&transport=fetch&token=demo")
+		refused := func() {
+			t.Helper()
+			check401(t, p)
+			if got := p.Text("#notice"); !strings.Contains(got, "invalid token") || !strings.Contains(got, "token field") {
+				t.Errorf("#notice = %q; want the server's reason (invalid token) and what to do (the token field)", got)
+			}
+			if browsertest.Eval[bool](p, `document.querySelector("#restore").disabled`) {
+				t.Errorf("Restore is disabled on a refused stream")
+			}
+		}
+		p.SetValue("#token", "wrong")
+		refused()
+		post(t, m, "bot", "while refused")
+		p.SetValue("#token", "demo")
+		waitState(t, p, "open")
+		waitChatText(t, p, "while refused") // resumed where it was
+
+		// The server's token changes; the page reconnects with the old one.
+		m.SetToken("rotated")
+		m.PrivateServer().DisconnectAll()
+		refused()
+		rejected := m.PrivateServer().Stats().Rejected
+		p.Click("#restore") // with the same stale token: refused again
+		waitUntil(t, browsertest.DefaultStepTimeout, "Restore refused", func() bool { return m.PrivateServer().Stats().Rejected > rejected })
+		refused()
+		p.SetValue("#token", "rotated")
+		waitState(t, p, "open")
+		post(t, m, "bot", "with the new token")
+		waitChatText(t, p, "with the new token")
+		p.Click("#drop")
+		waitState(t, p, "closed")
+		p.Click("#restore")
+		waitState(t, p, "open")
+	})
 	t.Run("no-token-param", func(t *testing.T) {
 		t.Parallel()
 		m := startDemo(t, &demo.Main{Tick: -1})
