@@ -25,4 +25,13 @@ if [[ -n $big ]]; then
 	echo "$big" >&2
 	status=1
 fi
+# Citations must resolve for a reader of the repository: the WHATWG
+# section with its link, or a document in the tree; never the labels of a
+# spec digest that lives outside it ("SPEC C37", SPEC.md).
+cites=$(git grep -n -I -E '\bSPEC( [A-Z][0-9]+|\.md)' -- ':!scripts/check-tree.sh' || true)
+if [[ -n $cites ]]; then
+	echo "check-tree: citations of a document outside the repository (cite the WHATWG section instead):" >&2
+	echo "$cites" | sed 's/^/  /' >&2
+	status=1
+fi
 exit $status
