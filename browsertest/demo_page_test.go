@@ -73,7 +73,7 @@ func testLoading(t *testing.T, b *browsertest.Browser) {
 // statusJS returns the status bar's controls' boxes, and the live regions
 // in it, as JSON.
 const statusJS = `JSON.stringify({
-	controls: ["#transport", "#token", "#drop", "#restore"].map(s => {
+	controls: ["#status .state", "#status-id", "#status-reconnects", "#transport", "#token", "#drop", "#restore"].map(s => {
 		const r = document.querySelector(s).getBoundingClientRect();
 		return [s, Math.round(r.x), Math.round(r.y), Math.round(r.width)];
 	}),
@@ -96,8 +96,10 @@ func readStatus(tb testing.TB, p *browsertest.Page) statusBar {
 	return s
 }
 
-// testStatus: the status bar tells the truth. Its controls stay put as the
-// last ID grows and the state changes; its live region holds the state,
+// testStatus: the status bar tells the truth. Its fields and controls stay
+// put as the last ID grows and the state changes (at 1400 px, where the
+// bar is one row and a field that grows would push the others); its live
+// region holds the state,
 // not the last ID; during an outage it says the page is reconnecting (and
 // in how long, where the transport knows) and marks prices and presence
 // stale; afterwards "reconnects" counts the one reconnection, not the
@@ -105,7 +107,10 @@ func readStatus(tb testing.TB, p *browsertest.Page) statusBar {
 func testStatus(t *testing.T, b *browsertest.Browser) {
 	eachTransport(t, func(t *testing.T, tr transport) {
 		m := startDemo(t, &demo.Main{Tick: 50 * time.Millisecond})
-		p := openDemo(t, b, m.URL()+"/?user=sam&"+tr.query)
+		p := b.NewPage(t)
+		p.SetViewport(1400, 900)
+		p.Navigate(m.URL() + "/?user=sam&" + tr.query)
+		waitState(t, p, "open")
 		before := readStatus(t, p)
 		if !slices.Equal(before.Live, []string{"status-state"}) || before.IDLive {
 			t.Errorf("the status bar's live regions are %q, the last ID in one: %v; want only #status-state, which shows the state", before.Live, before.IDLive)
@@ -126,6 +131,11 @@ func testStatus(t *testing.T, b *browsertest.Browser) {
 			p.Poll(`/^ in \d+s$/.test(document.querySelector("#status-retry").textContent)`)
 		}
 		p.Poll(`document.querySelector("#prices").dataset.stale === "true" && document.querySelector("#presence").dataset.stale === "true"`)
+		// What the user sees, not only the hooks: each card's "stale" badge.
+		const badges = `["section.prices", "section.presence"].filter(s => document.querySelector(s + " .stale-note").checkVisibility())`
+		if got := browsertest.Eval[[]string](p, badges); len(got) != 2 {
+			t.Errorf("while reconnecting, the stale badge shows on %q; want on the prices and the presence", got)
+		}
 		p.Poll(`Number(document.querySelector("#status").dataset.failures) >= 2`) // lost, and an attempt failed
 		if during := readStatus(t, p); !slices.EqualFunc(during.Controls, before.Controls, slices.Equal) {
 			t.Errorf("while reconnecting, the controls moved from %v to %v", before.Controls, during.Controls)
@@ -142,13 +152,19 @@ func testStatus(t *testing.T, b *browsertest.Browser) {
 		if stale := p.Count("[data-stale]"); stale != 0 {
 			t.Errorf("%d elements still stale once live again", stale)
 		}
+		if got := browsertest.Eval[[]string](p, badges); len(got) != 0 {
+			t.Errorf("once live again, the stale badge still shows on %q", got)
+		}
 	})
 }
 
 // testFirstView: a page shows the latest prices and the last chat messages
 // at once, from the server's snapshot, and streams from the snapshot's
 // cursor: while messages are published all along, a page that opens sees
-// each once, with none missing between the snapshot and the stream.
+// each once, with none missing between the snapshot and the stream. This
+// covers the page's side; that the server reads the snapshot and its
+// cursor in one step is TestSnapshot's (cmd/ssekit-demo/demo), which takes
+// a hundred snapshots where a page takes one.
 func testFirstView(t *testing.T, b *browsertest.Browser) {
 	eachTransport(t, func(t *testing.T, tr transport) {
 		m := startDemo(t, &demo.Main{Tick: time.Hour}) // the opening prices, then no tick

@@ -40,6 +40,9 @@ func testTabs(t *testing.T, b *browsertest.Browser) {
 		}
 		pages[i].Navigate(m.URL())
 		waitState(t, pages[i], "open")
+		if n := m.Server().Stats().Open; n != 1 {
+			t.Fatalf("after %d tabs, %d streams are open; want 1 (the tabs share one: wasm.WithShared)", i+1, n)
+		}
 	}
 	const acme = `#prices tr[data-symbol="ACME"] td.price`
 	var me string

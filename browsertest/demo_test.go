@@ -381,6 +381,7 @@ func testToken(t *testing.T, b *browsertest.Browser) {
 			}
 		}
 		p.SetValue("#token", "wrong")
+		waitUntil(t, browsertest.DefaultStepTimeout, "the page to reconnect with the changed token", func() bool { return m.PrivateServer().Stats().Rejected > 0 })
 		refused()
 		post(t, m, "bot", "while refused")
 		p.SetValue("#token", "demo")
