@@ -39,7 +39,7 @@ func header(c *config, start time.Time, elapsed time.Duration, load0 string) str
 	}
 	fmt.Fprintf(&b, "| Loopback pinning | %s |\n", pin)
 	fmt.Fprintf(&b, "| Load average (1, 5, 15 min) | at start %s; at end %s |\n\n", load0, loadAvg())
-	fmt.Fprintf(&b, "The machine was shared with another engineer's headless-Chromium test runs while this ran: absolute figures are noisy, ")
+	fmt.Fprintf(&b, "The machine is shared (the load average above says how busy it was): absolute figures are noisy, ")
 	fmt.Fprintf(&b, "which is why every figure comes with its spread and every ratio compares measurements taken side by side.\n\n")
 	return b.String()
 }
