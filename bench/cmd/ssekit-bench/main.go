@@ -74,7 +74,7 @@ func main() {
 			return
 		}
 	}
-	short := flag.Bool("short", false, "a short run: fewer rounds, shorter windows, smaller N where noted (under 3 minutes)")
+	short := flag.Bool("short", false, "a short run: fewer rounds, shorter windows, smaller N where noted (about 10 minutes on 2 cores)")
 	list := flag.String("scenario", "", "comma-separated scenarios to run (default all): "+scenarioNames())
 	rounds := flag.Int("rounds", 0, "rounds per scenario (default 2 with -short, 3 without)")
 	libs := flag.String("libs", "", "comma-separated libraries to measure (default all): ssekit,go-sse,r3labs")
