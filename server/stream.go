@@ -433,9 +433,11 @@ func (b *bodyTracker) done(r *http.Request) bool {
 	return b.eof.Load() || r.ContentLength > 0 && b.n.Load() >= r.ContentLength
 }
 
-// trackBody makes r's body count what is read of it, when r has one.
+// trackBody makes r's body count what is read of it, when r has one: when
+// the request declares one. A middleware may have replaced an empty body
+// with a reader of its own, which says nothing of the connection.
 func trackBody(r *http.Request) *bodyTracker {
-	if r.Body == nil || r.Body == http.NoBody {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 		return nil
 	}
 	t := &bodyTracker{ReadCloser: r.Body}
