@@ -3,11 +3,7 @@ package faulttest
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ssekit/ssekit/internal/natstest"
 	"github.com/ssekit/ssekit/server"
 	"github.com/ssekit/ssekit/server/natsbroker"
 )
@@ -24,26 +21,6 @@ import (
 // on one stream, as separate processes would run: an instance dies and
 // comes back, a JetStream node goes away. The NATS servers are embedded,
 // as the natsbroker tests run them.
-
-// runNATS starts an embedded NATS server until the test ends, or until
-// stopped.
-func runNATS(tb testing.TB, opts *natsserver.Options) *natsserver.Server {
-	tb.Helper()
-	opts.NoSigs, opts.NoLog = true, true
-	s, err := natsserver.NewServer(opts)
-	if err != nil {
-		tb.Fatalf("nats: NewServer: %v", err)
-	}
-	go s.Start()
-	tb.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	if !s.ReadyForConnections(timeout) {
-		tb.Fatal("nats: embedded server not ready")
-	}
-	return s
-}
 
 var natsStreams atomic.Int64
 
@@ -131,7 +108,7 @@ func primary(s *sub) *sub {
 func TestNATSInstanceKilled(t *testing.T) {
 	t.Parallel()
 	forEachProto(t, func(t *testing.T, p proto) {
-		ns := runNATS(t, &natsserver.Options{JetStream: true, StoreDir: t.TempDir(), Host: "127.0.0.1", Port: -1})
+		ns := natstest.JetStream(t)
 		urls := []string{ns.ClientURL()}
 		opts := natsStream()
 		a := connectBroker(t, urls, opts...)
@@ -205,35 +182,7 @@ func TestNATSClusterNodeStopped(t *testing.T) {
 	}
 	t.Parallel()
 	const nodes = 3
-	ports := freePorts(t, nodes)
-	var routes []*url.URL
-	for _, port := range ports {
-		routes = append(routes, &url.URL{Scheme: "nats", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))})
-	}
-	servers := make([]*natsserver.Server, nodes)
-	var wg sync.WaitGroup
-	for i, port := range ports {
-		wg.Go(func() {
-			servers[i] = runNATS(t, &natsserver.Options{
-				ServerName: fmt.Sprintf("n%d", i+1),
-				JetStream:  true,
-				StoreDir:   t.TempDir(),
-				Host:       "127.0.0.1",
-				Port:       -1,
-				Cluster:    natsserver.ClusterOpts{Name: "ssekit", Host: "127.0.0.1", Port: port},
-				Routes:     routes,
-			})
-		})
-	}
-	wg.Wait()
-	waitFor(t, "a JetStream meta leader", func() bool {
-		for _, s := range servers {
-			if s.JetStreamIsLeader() {
-				return true
-			}
-		}
-		return false
-	})
+	servers := natstest.Cluster(t, nodes)
 	urls := func(first int) []string {
 		out := []string{servers[first].ClientURL()}
 		for i, s := range servers {

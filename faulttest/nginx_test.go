@@ -12,6 +12,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/ssekit/ssekit/internal/natstest"
 )
 
 // nginxBinary finds nginx where scripts/ensure-nginx.sh looks, in the same
@@ -91,7 +93,7 @@ func startNginx(tb testing.TB, upstream string, readTimeout time.Duration) *ngin
 	certFile, keyFile := writeCert(tb, dir)
 	var lastErr error
 	for range 3 { // a free port can be taken between its choice and nginx's bind
-		ports := freePorts(tb, 2)
+		ports := natstest.FreePorts(tb, 2)
 		var conf bytes.Buffer
 		err := nginxConf.Execute(&conf, map[string]any{
 			"Dir": dir, "Upstream": upstream, "Cert": certFile, "Key": keyFile,
@@ -155,23 +157,4 @@ func waitListening(exited <-chan error, addrs ...string) error {
 		}
 	}
 	return nil
-}
-
-// freePorts returns n loopback ports that were free a moment ago.
-func freePorts(tb testing.TB, n int) []int {
-	tb.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
 }

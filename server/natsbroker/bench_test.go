@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/ssekit/ssekit/internal/natstest"
 	"github.com/ssekit/ssekit/server"
 	"github.com/ssekit/ssekit/server/natsbroker"
 )
@@ -12,7 +13,7 @@ import (
 // BenchmarkPublish measures one publish on the file store: the round trip
 // to JetStream and the fan-out to a subscriber on this instance.
 func BenchmarkPublish(b *testing.B) {
-	js := connect(b, startServer(b))
+	js := connect(b, natstest.JetStream(b))
 	br := newBroker(b, js, append(uniqueStream(), natsbroker.WithStorage(jetstream.FileStorage))...)
 	s := subscribe(b, br, "", "prices").sub
 	done := make(chan int)
@@ -52,7 +53,7 @@ func BenchmarkPublish(b *testing.B) {
 // server's page size.
 func BenchmarkReplay1000(b *testing.B) {
 	const events = 1000
-	js := connect(b, startServer(b))
+	js := connect(b, natstest.JetStream(b))
 	br := newBroker(b, js, uniqueStream()...)
 	first := publish(b, br, "prices", "0")
 	for range events {
@@ -93,7 +94,7 @@ func BenchmarkReplay1000(b *testing.B) {
 // this instance: one publish, then each subscriber fetches its frame.
 func BenchmarkFanOut100(b *testing.B) {
 	const subscribers = 100
-	js := connect(b, startServer(b))
+	js := connect(b, natstest.JetStream(b))
 	br := newBroker(b, js, uniqueStream()...)
 	var subs []server.Subscription
 	for range subscribers {

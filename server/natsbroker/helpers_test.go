@@ -22,36 +22,6 @@ import (
 // running with -race.
 const timeout = 20 * time.Second
 
-// startServer runs an embedded JetStream server on a loopback port until
-// the test ends.
-func startServer(tb testing.TB) *natsserver.Server {
-	tb.Helper()
-	return runServer(tb, &natsserver.Options{
-		JetStream: true,
-		StoreDir:  tb.TempDir(),
-		Host:      "127.0.0.1",
-		Port:      -1,
-	})
-}
-
-func runServer(tb testing.TB, opts *natsserver.Options) *natsserver.Server {
-	tb.Helper()
-	opts.NoSigs, opts.NoLog = true, true
-	s, err := natsserver.NewServer(opts)
-	if err != nil {
-		tb.Fatalf("NewServer: %v", err)
-	}
-	go s.Start()
-	tb.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	if !s.ReadyForConnections(timeout) {
-		tb.Fatal("embedded NATS server not ready")
-	}
-	return s
-}
-
 // connect returns a JetStream context on a new connection to s, closed
 // when the test ends.
 func connect(tb testing.TB, s *natsserver.Server, opts ...nats.Option) jetstream.JetStream {

@@ -12,6 +12,7 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/ssekit/ssekit/internal/natstest"
 	"github.com/ssekit/ssekit/server"
 	"github.com/ssekit/ssekit/server/brokertest"
 	"github.com/ssekit/ssekit/server/natsbroker"
@@ -21,7 +22,7 @@ import (
 var _ server.Broker = (*natsbroker.Broker)(nil)
 
 func TestContract(t *testing.T) {
-	js := connect(t, startServer(t))
+	js := connect(t, natstest.JetStream(t))
 	brokertest.Run(t, func(t *testing.T, c brokertest.Config) server.Broker {
 		opts := append(uniqueStream(), natsbroker.WithMaxMsgsPerSubject(c.RetainEvents))
 		return newBroker(t, js, opts...)
@@ -32,7 +33,7 @@ func TestContract(t *testing.T) {
 // as two server instances would.
 func TestTwoInstances(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.JetStream(t)
 	opts := uniqueStream()
 	a := newBroker(t, connect(t, srv), opts...)
 	b := newBroker(t, connect(t, srv), opts...)
@@ -80,7 +81,7 @@ func TestTwoInstances(t *testing.T) {
 // its successor, which has a new epoch.
 func TestRecreatedStream(t *testing.T) {
 	t.Parallel()
-	js := connect(t, startServer(t))
+	js := connect(t, natstest.JetStream(t))
 	opts := uniqueStream()
 	old := newBroker(t, js, opts...)
 	id := publish(t, old, "t", "x")
@@ -122,7 +123,7 @@ func TestRecreatedStream(t *testing.T) {
 // with an error when the connection is lost, and publishing fails.
 func TestServerShutdown(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.JetStream(t)
 	js := connect(t, srv, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	b := newBroker(t, js, uniqueStream()...)
 	s := subscribe(t, b, "", "t")
@@ -157,7 +158,7 @@ func TestServerShutdown(t *testing.T) {
 // and one after them does not.
 func TestExpiredByAge(t *testing.T) {
 	t.Parallel()
-	js := connect(t, startServer(t))
+	js := connect(t, natstest.JetStream(t))
 	b := newBroker(t, js, append(uniqueStream(), natsbroker.WithMaxAge(time.Second))...)
 	first := publish(t, b, "t", "old")
 	publish(t, b, "t", "old too")
@@ -180,7 +181,7 @@ func TestExpiredByAge(t *testing.T) {
 
 func TestPublishKey(t *testing.T) {
 	t.Parallel()
-	js := connect(t, startServer(t))
+	js := connect(t, natstest.JetStream(t))
 	b := newBroker(t, js, uniqueStream()...)
 	s := subscribe(t, b, "", "a", "b")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -210,7 +211,7 @@ func TestPublishKey(t *testing.T) {
 
 func TestTopicsAreOneToken(t *testing.T) {
 	t.Parallel()
-	js := connect(t, startServer(t))
+	js := connect(t, natstest.JetStream(t))
 	b := newBroker(t, js, uniqueStream()...)
 	topics := []string{"a", "a.b", "a.*", "a.>", "*", ">", "a b", "a%2Eb", "ü", "a\tb", "A"}
 	var subs []*stream
@@ -250,7 +251,7 @@ func TestNewErrors(t *testing.T) {
 
 	t.Run("foreign stream", func(t *testing.T) {
 		t.Parallel()
-		js := connect(t, startServer(t))
+		js := connect(t, natstest.JetStream(t))
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "FOREIGN", Subjects: []string{"foreign.*"}}); err != nil {
@@ -268,7 +269,7 @@ func TestNewErrors(t *testing.T) {
 // replay, not the window, finds what JetStream trimmed.
 func TestTrimmedPerSubject(t *testing.T) {
 	t.Parallel()
-	js := connect(t, startServer(t))
+	js := connect(t, natstest.JetStream(t))
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{
@@ -305,7 +306,7 @@ func TestReconnect(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	opts := &natsserver.Options{JetStream: true, StoreDir: dir, Host: "127.0.0.1", Port: -1}
-	srv := runServer(t, opts)
+	srv := natstest.Run(t, opts)
 	js := connect(t, srv, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	b := newBroker(t, js, uniqueStream()...)
 	before := publish(t, b, "t", "before")
@@ -313,7 +314,7 @@ func TestReconnect(t *testing.T) {
 	port := srv.Addr().(*net.TCPAddr).Port
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	runServer(t, &natsserver.Options{JetStream: true, StoreDir: dir, Host: "127.0.0.1", Port: port})
+	natstest.Run(t, &natsserver.Options{JetStream: true, StoreDir: dir, Host: "127.0.0.1", Port: port})
 	eventually(t, "the connection to come back", js.Conn().IsConnected)
 
 	live := subscribe(t, b, "", "t")
