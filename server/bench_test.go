@@ -74,6 +74,30 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// subscribers streams subs in-process connections of topic "bench" through
+// the real handler, each counting the frames written to it, until the
+// benchmark ends; it returns once every hello is written: all are
+// subscribed.
+func subscribers(b *testing.B, subs int) (*server.MemoryBroker, *server.Server, *frameCounter) {
+	broker := server.NewMemoryBroker()
+	srv := server.New(broker, server.WithLogger(quiet), server.WithMaxConnections(0, 0), server.WithHeartbeat(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	count := newFrameCounter()
+	var wg sync.WaitGroup
+	for range subs {
+		w := &discardWriter{header: make(http.Header), count: count}
+		r := httptest.NewRequest(http.MethodGet, "/?topic=bench", nil).WithContext(ctx)
+		wg.Go(func() { srv.ServeHTTP(w, r) })
+	}
+	b.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		broker.Close()
+	})
+	count.wait(int64(subs))
+	return broker, srv, count
+}
+
 // BenchmarkPublish publishes one typed event per operation to subscribers
 // of one topic, each streamed by the real handler (Server.ServeHTTP) into
 // an in-process connection, and waits until every subscriber has been
@@ -81,22 +105,7 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 func BenchmarkPublish(b *testing.B) {
 	for _, subs := range []int{1, 100, 1000, 10000} {
 		b.Run(strconv.Itoa(subs), func(b *testing.B) {
-			broker := server.NewMemoryBroker()
-			defer broker.Close()
-			srv := server.New(broker, server.WithLogger(quiet), server.WithMaxConnections(0, 0), server.WithHeartbeat(time.Hour))
-			ctx, cancel := context.WithCancel(context.Background())
-			count := newFrameCounter()
-			var wg sync.WaitGroup
-			for range subs {
-				w := &discardWriter{header: make(http.Header), count: count}
-				r := httptest.NewRequest(http.MethodGet, "/?topic=bench", nil).WithContext(ctx)
-				wg.Go(func() { srv.ServeHTTP(w, r) })
-			}
-			count.wait(int64(subs)) // every hello: all are subscribed
-			defer func() {
-				cancel()
-				wg.Wait()
-			}()
+			broker, srv, count := subscribers(b, subs)
 
 			var sent int64
 			p := Price{Symbol: "ACME", Cents: 12345}
@@ -133,22 +142,7 @@ func BenchmarkPublish(b *testing.B) {
 func BenchmarkPublishSustained(b *testing.B) {
 	for _, subs := range []int{100, 1000, 10000} {
 		b.Run(strconv.Itoa(subs), func(b *testing.B) {
-			broker := server.NewMemoryBroker()
-			defer broker.Close()
-			srv := server.New(broker, server.WithLogger(quiet), server.WithMaxConnections(0, 0), server.WithHeartbeat(time.Hour))
-			ctx, cancel := context.WithCancel(context.Background())
-			count := newFrameCounter()
-			var wg sync.WaitGroup
-			for range subs {
-				w := &discardWriter{header: make(http.Header), count: count}
-				r := httptest.NewRequest(http.MethodGet, "/?topic=bench", nil).WithContext(ctx)
-				wg.Go(func() { srv.ServeHTTP(w, r) })
-			}
-			count.wait(int64(subs))
-			defer func() {
-				cancel()
-				wg.Wait()
-			}()
+			broker, srv, count := subscribers(b, subs)
 			const inflight = 256
 			var sent int64
 			p := Price{Symbol: "ACME", Cents: 12345}
