@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ssekit/ssekit/browsertest"
+	"github.com/ssekit/ssekit/browsertest/internal/sharedreport"
 )
 
 // The helpers of TestShared: a page (internal/sharedpage, built once per
@@ -31,19 +32,6 @@ import (
 // what it delivered; a server per scenario with a Fixture for the stream;
 // and a script in the page that counts what the page posts on its
 // BroadcastChannels and whether it holds a Web Lock.
-
-// sharedReport is what the page's sharedReport() returns.
-type sharedReport struct {
-	Values     []int    `json:"values"`
-	IDs        []string `json:"ids"`
-	State      string   `json:"state"`
-	LastID     string   `json:"lastId"`
-	Opens      int      `json:"opens"`
-	Errors     []string `json:"errors"`
-	Resets     []string `json:"resets"`
-	Mismatches int      `json:"mismatches"`
-	OpenErr    string   `json:"openError"`
-}
 
 // sharedPosts is what the page's script counted of its posts.
 type sharedPosts struct {
@@ -211,9 +199,9 @@ func openShared(tb testing.TB, u *browsertest.User, pageURL string) *browsertest
 	return p
 }
 
-func report(tb testing.TB, p *browsertest.Page) sharedReport {
+func report(tb testing.TB, p *browsertest.Page) sharedreport.Report {
 	tb.Helper()
-	var r sharedReport
+	var r sharedreport.Report
 	if err := json.Unmarshal([]byte(browsertest.Eval[string](p, `sharedReport()`)), &r); err != nil {
 		tb.Fatalf("%s: sharedReport(): %v", p.Name(), err)
 	}
@@ -233,7 +221,7 @@ func waitValues(tb testing.TB, p *browsertest.Page, n int) {
 
 // exact checks that the page's source delivered the values from+1 to to,
 // each once and in order, with IDs whose sequence numbers grow.
-func exact(tb testing.TB, p *browsertest.Page, from, to int) sharedReport {
+func exact(tb testing.TB, p *browsertest.Page, from, to int) sharedreport.Report {
 	tb.Helper()
 	r := report(tb, p)
 	want := make([]int, 0, to-from)

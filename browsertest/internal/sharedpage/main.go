@@ -18,6 +18,7 @@ import (
 	"sync"
 	"syscall/js"
 
+	"github.com/ssekit/ssekit/browsertest/internal/sharedreport"
 	"github.com/ssekit/ssekit/shared/schema"
 	"github.com/ssekit/ssekit/wasm"
 )
@@ -25,24 +26,11 @@ import (
 // seq is the event of the fixture's sequences: 1, 2, 3, ...
 var seq = schema.Define[int]("seq")
 
-// report is what sharedReport returns.
-type report struct {
-	Values     []int    `json:"values"`
-	IDs        []string `json:"ids"`
-	State      string   `json:"state"`
-	LastID     string   `json:"lastId"`
-	Opens      int      `json:"opens"`
-	Errors     []string `json:"errors"`
-	Resets     []string `json:"resets"`
-	Mismatches int      `json:"mismatches"`
-	OpenErr    string   `json:"openError,omitempty"`
-}
-
 func main() {
 	q, _ := url.ParseQuery(js.Global().Get("location").Get("search").String()[1:])
 	var (
 		mu  sync.Mutex
-		rep report
+		rep sharedreport.Report
 		src *wasm.Source
 	)
 	js.Global().Set("sharedReport", js.FuncOf(func(js.Value, []js.Value) any {
