@@ -176,6 +176,9 @@ func (c *conn) drainOwn() error {
 	sc := c.s.scratch()
 	n, err := c.drainLocked(start, sc)
 	putScratch(sc)
+	if f := c.s.afterOwnDrain.Load(); f != nil {
+		(*f)()
+	}
 	back := err == nil && n <= 1 && nanotime()-start < int64(fastDrain) && c.pooled()
 	if back {
 		c.own.Store(false)
@@ -194,9 +197,11 @@ func (c *conn) drainOwn() error {
 // subscription pushes to its queue, which tells it when frames wait.
 func (c *conn) pooled() bool { return c.mine }
 
-// waiting reports whether the stream has something to write.
+// waiting reports whether the stream has something to write, or an end
+// to take: a writer that finds the stream taken leaves both to the
+// goroutine holding it, which asks this once it is done.
 func (c *conn) waiting() bool {
-	return c.beat.Load() || c.mine && c.queue.Len() > 0
+	return c.beat.Load() || c.mine && (c.queue.Len() > 0 || c.queue.ended.Load())
 }
 
 // drainLocked fetches what waits and writes it, with a heartbeat if the

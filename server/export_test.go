@@ -15,3 +15,8 @@ func MemoryRetained(b *MemoryBroker) (events, topics int) {
 // it subscribed and before it writes anything: the seam for events that
 // arrive while a stream starts.
 func SetAfterSubscribe(s *Server, f func()) { s.afterSubscribe.Store(&f) }
+
+// SetAfterOwnDrain installs f to run when a stream's own goroutine has
+// drained its queue and still holds the stream: the seam for a queue that
+// ends while its writer is busy.
+func SetAfterOwnDrain(s *Server, f func()) { s.afterOwnDrain.Store(&f) }

@@ -38,6 +38,7 @@ type Queue struct {
 	floor  atomic.Uint64 // frames at or below it are dropped: the stream has them
 	mu     sync.Mutex
 	n      atomic.Int32 // len(frames), read without the lock
+	ended  atomic.Bool  // err != nil, read without the lock (set with it)
 	frames []Frame
 	bytes  int
 	err    error
@@ -75,6 +76,7 @@ func (q *Queue) reopen() {
 	clear(q.frames)
 	q.frames, q.bytes, q.err = q.small[:0], 0, nil
 	q.n.Store(0)
+	q.ended.Store(false)
 }
 
 // Push adds frame to the queue and reports whether the queue is still open.
@@ -92,6 +94,7 @@ func (q *Queue) Push(frame Frame) bool {
 	}
 	if len(q.frames) >= q.limits.Frames || q.bytes+len(frame.Bytes) > q.limits.Bytes {
 		q.err = ErrSlowConsumer
+		q.ended.Store(true)
 		clear(q.frames)
 		q.frames, q.bytes = q.small[:0], 0
 		q.n.Store(0)
@@ -118,6 +121,7 @@ func (q *Queue) End(err error) {
 	q.mu.Lock()
 	if q.err == nil {
 		q.err = err
+		q.ended.Store(true)
 	}
 	notify := q.notify
 	q.mu.Unlock()

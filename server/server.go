@@ -18,6 +18,7 @@ type Server struct {
 
 	flushOnce, deadlineOnce, capOnce sync.Once // a warning, once
 	afterSubscribe                   atomic.Pointer[func()]
+	afterOwnDrain                    atomic.Pointer[func()] // a test seam: see export_test.go
 	pool                             *pool
 	dog                              watchdog
 

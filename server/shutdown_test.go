@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,4 +153,19 @@ func TestDisconnectAll(t *testing.T) {
 		t.Fatalf("Got(event after resuming) = %d; want 2", got)
 	}
 	waitFor(t, "Stats().Open = 1", func() bool { return h.srv.Stats().Open == 1 })
+}
+
+// A subscription that ends while its stream is being written (here: the
+// broker closes right after the stream's goroutine drained its queue,
+// still holding the stream) ends the stream at once. The pool's worker,
+// told of the end, finds the stream taken and leaves it to the holder,
+// which must look again: it once looked only for frames, and the stream
+// sat until its next heartbeat.
+func TestEndWhileWriterBusy(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, nil, server.WithHeartbeat(time.Hour))
+	var once sync.Once
+	server.SetAfterOwnDrain(h.srv, func() { once.Do(func() { h.broker.Close() }) })
+	s := connect(t, h.url("a"), nil)
+	s.end()
 }
